@@ -1,0 +1,63 @@
+# Tongxin: `make run` serves the demo, `make test` runs everything. Nothing else needs to be installed first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/tongxin
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+messages: venv
+	$(PY) -m tongxin.core.i18n_compile
+
+demo: venv messages
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_demo
+
+run: demo
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	$(PY) manage.py demo_logins
+	@echo "同心 Tongxin: http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(PY) manage.py run_huey --workers 2 & \
+	  $(PY) manage.py runserver --insecure $(HOST):$(PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy tongxin bench
+
+check: venv messages
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest: venv messages
+	HUEY_IMMEDIATE=1 DATABASE_URL= $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+
+pytest-pg: venv messages
+	HUEY_IMMEDIATE=1 DATABASE_URL=$(DATABASE_URL) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+
+test: lint typecheck check pytest
+	@if [ -n "$(DATABASE_URL)" ]; then $(MAKE) --no-print-directory pytest-pg; \
+	  else echo "DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
+
+bench: venv
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf var/tongxin.sqlite3* var/huey.sqlite3* var/static

@@ -1,0 +1,27 @@
+"""The HTTP API at /api/v1: one NinjaAPI, a router per app, token or session authentication."""
+
+from ninja import NinjaAPI
+
+from tongxin.cases.api import router as cases_router
+from tongxin.core.api import ApiAuth
+from tongxin.core.api import router as core_router
+from tongxin.party.api import router as party_router
+from tongxin.people.api import router as people_router
+from tongxin.points.api import router as points_router
+from tongxin.regions.api import router as regions_router
+from tongxin.volunteers.api import router as volunteers_router
+
+api = NinjaAPI(
+    title="Tongxin 同心 API",
+    version="1",
+    description="Registries, cases and participation. Every endpoint obeys the caller's scope and masking.",
+    auth=ApiAuth(),
+    urls_namespace="api",
+)
+api.add_router("/", core_router)
+api.add_router("/regions/", regions_router)
+api.add_router("/people/", people_router)
+api.add_router("/party/", party_router)
+api.add_router("/cases/", cases_router)
+api.add_router("/volunteers/", volunteers_router)
+api.add_router("/points/", points_router)

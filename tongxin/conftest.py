@@ -1,0 +1,122 @@
+"""Shared fixtures: a small world with two communities, three grids and one user per role.
+
+``world`` is what most tests need: given this world, when a user of some role does X, then Y.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tongxin.core import pii
+from tongxin.core.models import User
+from tongxin.people.models import Household, Membership, Resident
+from tongxin.people.pii import set_id_number, set_phone
+from tongxin.regions.models import Department, Dwelling, Grid, PropertyCompany, Region, RoleAssignment
+
+PASSWORD = "tongxin-test-pw"
+
+
+@dataclass
+class World:
+    subdistrict: Region
+    community_a: Region
+    community_b: Region
+    estate_a: Region  # 锦绣江山, community A, grids 1 and 2
+    estate_b: Region  # 富丰新城, community B, grid 3
+    grid_1: Grid
+    grid_2: Grid
+    grid_3: Grid
+    dwellings: dict[str, Dwelling]  # "a1" (grid 1), "a2" (grid 2), "b1" (grid 3)
+    residents: dict[str, Resident]  # same keys
+    users: dict[str, User]
+    department: Department
+    property_company: PropertyCompany
+
+    def client(self, role: str) -> Client:
+        c = Client()
+        c.force_login(self.users[role])
+        return c
+
+
+def make_user(username: str, **extra: Any) -> User:
+    return User.objects.create_user(username=username, password=PASSWORD, display_name=username, **extra)
+
+
+def make_resident(
+    dwelling: Dwelling, name: str, seq: int, *, female: bool = False, phone: str = ""
+) -> Resident:
+    r = Resident(name=name, dwelling=dwelling)
+    set_id_number(
+        r, pii.generate_id_number("429004", dt.date(1960 + seq % 40, 1 + seq % 12, 1 + seq % 28), seq, female)
+    )
+    set_phone(r, phone or f"139{seq:08d}")
+    r.save()
+    hh = Household.objects.create(dwelling=dwelling, head=r)
+    r.household = hh
+    r.relation = "head"
+    r.save(update_fields=["household", "relation"])
+    Membership.objects.create(household=hh, resident=r, relation="head")
+    return r
+
+
+def build_world() -> World:
+    sub = Region.objects.create(kind="subdistrict", name="干河街道", code="429004001")
+    ca = Region.objects.create(kind="community", name="满庭春社区", parent=sub, code="001")
+    cb = Region.objects.create(kind="community", name="大新社区", parent=sub, code="002")
+    g1 = Grid.objects.create(community=ca, name="第一网格", code=Grid.build_code(ca, 1))
+    g2 = Grid.objects.create(community=ca, name="第二网格", code=Grid.build_code(ca, 2))
+    g3 = Grid.objects.create(community=cb, name="富丰第一网格", code=Grid.build_code(cb, 1))
+    ea = Region.objects.create(kind="estate", name="锦绣江山", parent=ca)
+    eb = Region.objects.create(kind="estate", name="富丰新城", parent=cb)
+    dwellings: dict[str, Dwelling] = {}
+    for key, estate, grid, bno in (("a1", ea, g1, "3"), ("a2", ea, g2, "5"), ("b1", eb, g3, "12")):
+        b = Region.objects.create(kind="building", name=f"{bno}栋", number=bno, parent=estate, grid=grid)
+        e = Region.objects.create(kind="entrance", name="2单元", number="2", parent=b)
+        d = Dwelling(number="501", floor=5, floor_area=Decimal("89.50"))
+        d.place_under(e)
+        d.save()
+        dwellings[key] = d
+    residents = {
+        "a1": make_resident(dwellings["a1"], "张三", 1, phone="13900000001"),
+        "a2": make_resident(dwellings["a2"], "李四", 2, phone="13900000002"),
+        "b1": make_resident(dwellings["b1"], "王五", 3, phone="13900000003"),
+    }
+    dept = Department.objects.create(subdistrict=sub, name="城市管理局", short_name="城管")
+    pc = PropertyCompany.objects.create(name="满庭春第一物业", has_party_branch=True)
+    pc.estates.add(ea)
+    users = {
+        "admin": make_user("sub_admin", is_staff=True),
+        "staff_a": make_user("staff_a", is_staff=True),
+        "staff_b": make_user("staff_b", is_staff=True),
+        "grid_1": make_user("grid_1", is_staff=True),
+        "grid_3": make_user("grid_3", is_staff=True),
+        "property": make_user("property_a", is_staff=True),
+        "department": make_user("dept_cg", is_staff=True),
+        "volunteer": make_user("volunteer_1"),
+        "resident": make_user("resident_1"),
+    }
+    RoleAssignment.objects.create(user=users["admin"], role="subdistrict_admin", region=sub)
+    RoleAssignment.objects.create(user=users["staff_a"], role="community_staff", region=ca)
+    RoleAssignment.objects.create(user=users["staff_b"], role="community_staff", region=cb)
+    RoleAssignment.objects.create(user=users["grid_1"], role="grid_worker", grid=g1)
+    RoleAssignment.objects.create(user=users["grid_3"], role="grid_worker", grid=g3)
+    RoleAssignment.objects.create(user=users["property"], role="property_staff", property_company=pc)
+    RoleAssignment.objects.create(user=users["department"], role="department_liaison", department=dept)
+    RoleAssignment.objects.create(user=users["volunteer"], role="volunteer")
+    RoleAssignment.objects.create(user=users["resident"], role="resident")
+    g1.workers.add(users["grid_1"])
+    g3.workers.add(users["grid_3"])
+    residents["a1"].user = users["resident"]
+    residents["a1"].save(update_fields=["user"])
+    return World(sub, ca, cb, ea, eb, g1, g2, g3, dwellings, residents, users, dept, pc)
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()

@@ -1,0 +1,162 @@
+"""Residents, households and their history in dwellings, and care tags.
+
+Personal values are never stored in clear: see :mod:`tongxin.core.pii`. ``*_masked`` is what every page shows;
+``*_hash`` finds a person by exact value; ``*_last4`` serves the "last 4 digits" search.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.people.choices import Gender, IdKind, Relation, ResidenceStatus, ResidentStatus
+from tongxin.people.querysets import HouseholdQuerySet, ResidentQuerySet
+
+
+class Tag(models.Model):
+    code = models.SlugField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=30)
+    restricted = models.BooleanField(_("受限类别"), default=False, help_text=_("仅社区及以上和网格员可见"))
+
+    class Meta:
+        verbose_name = _("人员标签")
+        verbose_name_plural = _("人员标签")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Household(models.Model):
+    """The people living in one dwelling. Ending a household keeps it, with its members' history."""
+
+    dwelling = models.ForeignKey(
+        "regions.Dwelling", on_delete=models.PROTECT, related_name="households", verbose_name=_("房屋")
+    )
+    head = models.ForeignKey(
+        "people.Resident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("户主"),
+    )
+    number = models.CharField(_("户号"), max_length=30, blank=True)
+    started_on = models.DateField(_("入住日期"), default=timezone.localdate)
+    ended_on = models.DateField(_("迁出日期"), null=True, blank=True)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("家庭")
+        verbose_name_plural = _("家庭")
+        indexes = [models.Index(fields=["dwelling", "ended_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.dwelling_id}户" if not self.head_id else f"{self.head}户"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+class Resident(models.Model):
+    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    id_kind = models.CharField(_("证件类型"), max_length=10, choices=IdKind.choices, default=IdKind.ID_CARD)
+    id_number_enc = models.TextField(blank=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, blank=True, editable=False)
+    id_number_masked = models.CharField(_("证件号码"), max_length=30, blank=True, editable=False)
+    id_last4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    phone_enc = models.TextField(blank=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True, editable=False)
+    phone_last4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
+    residence_status = models.CharField(
+        _("人口类型"), max_length=12, choices=ResidenceStatus.choices, default=ResidenceStatus.REGISTERED
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE, db_index=True
+    )
+    dwelling = models.ForeignKey(
+        "regions.Dwelling",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name=_("现住房屋"),
+    )
+    household = models.ForeignKey(
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name=_("家庭"),
+    )
+    relation = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="residents", verbose_name=_("标签"))
+    skills = models.CharField(_("特长"), max_length=200, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+        verbose_name=_("账号"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("居民")
+        verbose_name_plural = _("居民")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number_hash"],
+                condition=~models.Q(id_number_hash=""),
+                name="resident_unique_id_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def age(self) -> int | None:
+        if not self.birth_date:
+            return None
+        today = timezone.localdate()
+        b = self.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+class Membership(models.Model):
+    """A resident's stay in a household: moving in and out is recorded, never deleted."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="memberships")
+    relation = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices)
+    moved_in_on = models.DateField(_("迁入日期"), default=timezone.localdate)
+    moved_out_on = models.DateField(_("迁出日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("入住记录")
+        verbose_name_plural = _("入住记录")
+        ordering = ["moved_in_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(moved_out_on__isnull=True),
+                name="membership_one_current",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id}@{self.household_id}"

@@ -1,0 +1,98 @@
+"""Address text → estate, building, entrance, dwelling.
+
+Accepts what staff and callers actually type: ``锦绣江山3栋2单元501``, ``满庭春小区 5号楼``,
+``富丰新城12幢1单元1203室``, ``世纪雅园3-2-501``. Estate names are matched against the registry (longest
+name that the text starts with, with or without the 小区 suffix), so no word list is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ADDRESS_TAIL = re.compile(
+    r"^\s*(?:小区)?\s*"
+    r"(?:(?P<building>\d+)\s*(?:栋|幢|号楼|号|楼|座|-))?\s*"
+    r"(?:(?P<entrance>\d+)\s*(?:单元|门|-))?\s*"
+    r"(?:(?P<dwelling>\d+)\s*(?:室|号|房)?)?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    estate_text: str
+    building: str | None
+    entrance: str | None
+    dwelling: str | None
+
+
+def split_address(text: str, estate_names: list[str]) -> ParsedAddress | None:
+    """Split ``text`` into estate name and building/entrance/dwelling numbers, or None if it fits no estate."""
+    cleaned = re.sub(r"\s+", "", text or "")
+    if not cleaned:
+        return None
+    for name in sorted(estate_names, key=len, reverse=True):
+        bare = name.removesuffix("小区")
+        for candidate in (name, bare):
+            if candidate and cleaned.startswith(candidate):
+                m = ADDRESS_TAIL.match(cleaned[len(candidate) :])
+                if m:
+                    return ParsedAddress(name, m.group("building"), m.group("entrance"), m.group("dwelling"))
+    return None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The most precise place an address resolved to; less precise parts are filled in from it."""
+
+    estate: object | None = None
+    building: object | None = None
+    entrance: object | None = None
+    dwelling: object | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.estate is not None
+
+    @property
+    def level(self) -> str:
+        for name in ("dwelling", "entrance", "building", "estate"):
+            if getattr(self, name) is not None:
+                return name
+        return ""
+
+
+def resolve_address(text: str, estates: object | None = None) -> Resolution:
+    """Resolve address text against the registry (at most 4 small indexed queries).
+
+    ``estates`` is an optional queryset of estates to search (e.g. the user's visible regions).
+    """
+    from tongxin.regions.models import Dwelling, Region, RegionKind
+
+    qs = estates if estates is not None else Region.objects.filter(kind=RegionKind.ESTATE)
+    names = list(qs.filter(kind=RegionKind.ESTATE).values_list("name", "id"))  # type: ignore[attr-defined]
+    parsed = split_address(text, [n for n, _ in names])
+    if parsed is None:
+        return Resolution()
+    estate_id = next(i for n, i in names if n == parsed.estate_text)
+    estate = Region.objects.get(pk=estate_id)
+    if not parsed.building:
+        return Resolution(estate=estate)
+    building = Region.objects.filter(parent=estate, kind=RegionKind.BUILDING, number=parsed.building).first()
+    if building is None:
+        return Resolution(estate=estate)
+    entrance = None
+    if parsed.entrance:
+        entrance = Region.objects.filter(
+            parent=building, kind=RegionKind.ENTRANCE, number=parsed.entrance
+        ).first()
+    dwelling = None
+    if parsed.dwelling:
+        dq = Dwelling.objects.filter(building=building, number=parsed.dwelling)
+        if entrance is not None:
+            dq = dq.filter(entrance=entrance)
+        matches = list(dq.select_related("entrance")[:2])
+        if len(matches) == 1:
+            dwelling = matches[0]
+            entrance = entrance or dwelling.entrance
+    return Resolution(estate=estate, building=building, entrance=entrance, dwelling=dwelling)

@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionKind(models.TextChoices):
+    SUBDISTRICT = "subdistrict", _("街道")
+    COMMUNITY = "community", _("社区")
+    ESTATE = "estate", _("小区")
+    BUILDING = "building", _("楼栋")
+    ENTRANCE = "entrance", _("单元")
+
+
+REGION_KIND_ORDER = [k.value for k in RegionKind]
+
+
+class Role(models.TextChoices):
+    SUBDISTRICT_ADMIN = "subdistrict_admin", _("街道管理员")
+    COMMUNITY_STAFF = "community_staff", _("社区工作者")
+    GRID_WORKER = "grid_worker", _("网格员")
+    PROPERTY_STAFF = "property_staff", _("物业人员")
+    DEPARTMENT_LIAISON = "department_liaison", _("部门联络员")
+    VOLUNTEER = "volunteer", _("党员/志愿者")
+    RESIDENT = "resident", _("居民")
+
+
+# Roles that work with the registry of residents inside their scope.
+REGISTRY_ROLES = frozenset(
+    {Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.PROPERTY_STAFF}
+)
+# Roles that may see restricted tags (watched persons) of residents in their scope.
+RESTRICTED_ROLES = frozenset({Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+# Roles that may reveal one personal value (audited): id numbers need the first set, phones the second.
+REVEAL_ID_ROLES = frozenset({Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF})
+REVEAL_PHONE_ROLES = frozenset({Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+STAFF_ROLES = frozenset(
+    {
+        Role.SUBDISTRICT_ADMIN,
+        Role.COMMUNITY_STAFF,
+        Role.GRID_WORKER,
+        Role.PROPERTY_STAFF,
+        Role.DEPARTMENT_LIAISON,
+    }
+)

@@ -1,0 +1,34 @@
+from tongxin.people.models import Resident
+from tongxin.regions.models import Dwelling, Region
+
+
+def names(qs):
+    return sorted(qs.values_list("name", flat=True))
+
+
+def test_each_role_sees_its_part_of_the_registry(world):
+    # given residents in grid 1 (张三), grid 2 (李四) of community A, and grid 3 (王五) of community B
+    u = world.users
+    # then a subdistrict admin sees everything, community staff their community, a grid worker their grid
+    assert names(Resident.objects.visible_to(u["admin"])) == ["张三", "李四", "王五"]
+    assert names(Resident.objects.visible_to(u["staff_a"])) == ["张三", "李四"]
+    assert names(Resident.objects.visible_to(u["staff_b"])) == ["王五"]
+    assert names(Resident.objects.visible_to(u["grid_1"])) == ["张三"]
+    assert names(Resident.objects.visible_to(u["grid_3"])) == ["王五"]
+    # property staff see the estates their company serves (锦绣江山)
+    assert names(Resident.objects.visible_to(u["property"])) == ["张三", "李四"]
+    # departments, volunteers and residents see nothing of the registry
+    for role in ("department", "volunteer", "resident"):
+        assert not Resident.objects.visible_to(u[role]).exists()
+
+
+def test_everything_under_a_community_is_one_query(world, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        kinds = list(Region.objects.under(world.community_a).values_list("kind", flat=True))
+    assert kinds.count("building") == 2 and kinds.count("entrance") == 2
+    assert Dwelling.objects.filter(community=world.community_a).count() == 2
+
+
+def test_grid_worker_regions_are_their_buildings(world):
+    visible = Region.objects.visible_to(world.users["grid_1"])
+    assert names(visible.filter(kind="building")) == ["3栋"]

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from tongxin.api import api
+
+urlpatterns: list = [
+    path("", include("tongxin.core.urls")),
+    path("regions/", include("tongxin.regions.urls")),
+    path("people/", include("tongxin.people.urls")),
+    path("party/", include("tongxin.party.urls")),
+    path("cases/", include("tongxin.cases.urls")),
+    path("volunteers/", include("tongxin.volunteers.urls")),
+    path("points/", include("tongxin.points.urls")),
+    path("dashboard/", include("tongxin.dashboard.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
+
+if not settings.PRODUCTION:
+    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
