@@ -6,11 +6,16 @@ from pathlib import Path
 
 import polib
 
-ROOT = Path(__file__).resolve().parents[2] / "locale"
+BASE = Path(__file__).resolve().parents[2]
+
+
+def catalogues() -> list[Path]:
+    """The project catalogue (locale/) and each app's own (tongxin/<app>/locale/)."""
+    return sorted([*BASE.glob("locale/*/LC_MESSAGES/*.po"), *BASE.glob("tongxin/*/locale/*/LC_MESSAGES/*.po")])
 
 
 def main() -> None:
-    for po_path in ROOT.glob("*/LC_MESSAGES/*.po"):
+    for po_path in catalogues():
         mo_path = po_path.with_suffix(".mo")
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue

@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+"""People URLs: the registry pages (views.py) and the import/export pages (import_views.py)."""
+
+from tongxin.people import import_views, views
 
 app_name = "people"
 
-urlpatterns: list = []
+urlpatterns = [*views.urlpatterns, *import_views.urlpatterns]
