@@ -198,6 +198,10 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongxin@localhost")
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "tongxin.core.notifications.ConsoleSMSBackend")
 
+# Who is on duty for round-robin dispatch and claiming: a dotted path to ``f(category, grid) -> list[User]``
+# provided by the participation app (duty rosters); empty means the category's own handler list.
+CASES_ON_DUTY_PROVIDER = os.environ.get("CASES_ON_DUTY_PROVIDER", "")
+
 # Admin division code used when a subdistrict has none (仙桃市 429004).
 DEFAULT_ADMIN_DIVISION = os.environ.get("DEFAULT_ADMIN_DIVISION", "429004")
 

@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401
+"""Cases URLs: the staff workbench (views.py) and the resident's phone pages (resident_views.py)."""
+
+from tongxin.cases import resident_views, views
 
 app_name = "cases"
 
-urlpatterns: list = []
+urlpatterns = [*views.urlpatterns, *resident_views.urlpatterns]
