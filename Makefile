@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/tongxin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean
+.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Front-end packages (leaflet, chart.js, htmx) from npm, reinstalled when package-lock.json changes.
+NPM_STAMP := node_modules/.tongxin-installed
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+node: $(NPM_STAMP)
+
 messages: venv
 	$(PY) -m tongxin.core.i18n_compile
 
@@ -27,7 +35,7 @@ demo: venv messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo
 
-run: demo
+run: demo node
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py demo_logins
 	@echo "同心 Tongxin: http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"
@@ -46,17 +54,17 @@ check: venv messages
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-pytest: venv messages
+pytest: venv messages node
 	HUEY_IMMEDIATE=1 DATABASE_URL= $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
 
-pytest-pg: venv messages
+pytest-pg: venv messages node
 	HUEY_IMMEDIATE=1 DATABASE_URL=$(DATABASE_URL) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
 
 test: lint typecheck check pytest
 	@if [ -n "$(DATABASE_URL)" ]; then $(MAKE) --no-print-directory pytest-pg; \
 	  else echo "DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
 
-bench: venv
+bench: venv node
 	$(PY) bench/run_all.py
 
 clean:
