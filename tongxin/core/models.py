@@ -159,3 +159,24 @@ class ImportJob(models.Model):
     @property
     def progress(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class Notification(models.Model):
+    """One in-app message in a user's inbox (the ``inapp`` channel of :mod:`tongxin.core.notifications`)."""
+
+    user = models.ForeignKey("core.User", on_delete=models.CASCADE, related_name="notifications")
+    subject = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)
+    kind = models.CharField(_("类型"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("站内消息")
+        verbose_name_plural = _("站内消息")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"], name="notification_inbox_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
