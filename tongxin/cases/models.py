@@ -147,6 +147,9 @@ class CaseCounter(models.Model):
     day = models.DateField(unique=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.day} #{self.last}"
+
 
 class Case(models.Model):
     State = CaseState
@@ -503,6 +506,9 @@ class HandlerRotation(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["category", "user"], name="rotation_unique_handler")]
+
+    def __str__(self) -> str:
+        return f"{self.category_id}/{self.user_id}"
 
 
 ROLLUP_COUNTERS = (
