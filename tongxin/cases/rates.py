@@ -1,0 +1,294 @@
+"""The three rates (响应率、解决率、满意率), the suggestion box's rectification rate (整改率) and whistle statistics.
+
+Counters live in :class:`~tongxin.cases.models.CaseRollup`, one row per cohort day (the case's submission day,
+Asia/Shanghai) × community × grid × category × handler × department × channel. Every service that writes a
+:class:`~tongxin.cases.models.CaseEvent` calls :func:`apply_event` in the same transaction; :func:`event_deltas`
+is the single definition of what an event counts, and :func:`recount` recomputes the same counters from the raw
+events. Formulas: see docs/cases.md.
+
+Case-level counters (received, responded, responded_in_time, suggestion_received) are always written to the
+row with handler 0 and department 0; handler-level counters go to the row of the handler/department the event
+snapshot names. Region-wide rates therefore sum everything; handler/department rates use ``assigned`` as the
+denominator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Avg, Count, F, Q, Sum
+
+from tongxin.cases.choices import Channel, EventType, Rating
+from tongxin.cases.models import ROLLUP_COUNTERS, CaseEvent, CaseRollup, WhistleCall
+
+CASE_LEVEL = frozenset({"received", "responded", "responded_in_time", "suggestion_received"})
+ASSIGNING_EVENTS = frozenset({EventType.DISPATCHED, EventType.CLAIMED, EventType.TRANSFERRED})
+DEFAULT_WEIGHTS = {"response": 0.3, "resolution": 0.4, "satisfaction": 0.3}
+
+
+def event_deltas(event_type: str, payload: dict[str, Any], channel: str) -> dict[str, int]:
+    """What one event adds to (or removes from) the counters."""
+    d: Counter[str] = Counter()
+    suggestion = channel == Channel.SUGGESTION_BOX
+    if event_type == EventType.SUBMITTED:
+        d["received"] += 1
+        if suggestion:
+            d["suggestion_received"] += 1
+    if payload.get("first_response"):
+        d["responded"] += 1
+        if payload.get("response_in_time"):
+            d["responded_in_time"] += 1
+    if event_type in ASSIGNING_EVENTS and payload.get("assignee") is not None:
+        d["assigned"] += 1
+    if event_type == EventType.RESOLVED:
+        d["resolved"] += 1
+        if payload.get("resolve_in_time"):
+            d["resolved_in_time"] += 1
+        if suggestion:
+            d["suggestion_rectified"] += 1
+    if event_type == EventType.NOT_FIXED:  # the resolution did not hold: take it back
+        d["reopened"] += 1
+        d["resolved"] -= 1
+        if payload.get("was_in_time"):
+            d["resolved_in_time"] -= 1
+        if suggestion:
+            d["suggestion_rectified"] -= 1
+    if event_type == EventType.CLOSED:
+        d["closed"] += 1
+    if event_type in (EventType.RATED, EventType.FOLLOW_UP_CALL) and payload.get("rating"):
+        d["rated"] += 1
+        d[str(payload["rating"])] += 1
+    if event_type == EventType.MERGED:  # a duplicate leaves the statistics; its primary carries the outcome
+        d["received"] -= 1
+        if suggestion:
+            d["suggestion_received"] -= 1
+        if payload.get("had_response"):
+            d["responded"] -= 1
+            if payload.get("had_response_in_time"):
+                d["responded_in_time"] -= 1
+    return {k: v for k, v in d.items() if v}
+
+
+def _split(deltas: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    case_level = {k: v for k, v in deltas.items() if k in CASE_LEVEL}
+    handler_level = {k: v for k, v in deltas.items() if k not in CASE_LEVEL}
+    return case_level, handler_level
+
+
+def _key(event: CaseEvent, handler_level: bool) -> dict[str, Any]:
+    return {
+        "day": event.cohort_day,
+        "community_id": event.community_ref,
+        "grid_id": event.grid_ref,
+        "category_id": event.category_ref,
+        "handler_id": event.handler_ref if handler_level else 0,
+        "department_id": event.department_ref if handler_level else 0,
+        "channel": event.channel,
+    }
+
+
+def apply_event(event: CaseEvent) -> None:
+    """Add ``event``'s deltas to the rollup rows (call inside the service's transaction)."""
+    case_level, handler_level = _split(event_deltas(event.type, event.payload, event.channel))
+    for deltas, hl in ((case_level, False), (handler_level, True)):
+        if not deltas:
+            continue
+        key = _key(event, hl)
+        updated = CaseRollup.objects.filter(**key).update(**{k: F(k) + v for k, v in deltas.items()})
+        if not updated:
+            row, created = CaseRollup.objects.get_or_create(**key, defaults=deltas)
+            if not created:  # a concurrent transaction created it between our UPDATE and INSERT
+                CaseRollup.objects.filter(pk=row.pk).update(**{k: F(k) + v for k, v in deltas.items()})
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which slice to measure. Region: a subdistrict or community (its communities are summed)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None  # inclusive
+    community_ids: tuple[int, ...] | None = None
+    grid_id: int | None = None
+    category_ids: tuple[int, ...] | None = None
+    handler_id: int | None = None
+    department_id: int | None = None
+    channel: str | None = None
+
+    @classmethod
+    def for_region(cls, region: Any, **kw: Any) -> Filters:
+        from tongxin.regions.models import Region
+
+        ids = tuple(
+            Region.objects.filter(path__startswith=region.path, kind="community").values_list("id", flat=True)
+        )
+        return cls(community_ids=ids, **kw)
+
+    @classmethod
+    def for_category(cls, category: Any, **kw: Any) -> Filters:
+        """A category with its sub-categories."""
+        from tongxin.cases.models import Category
+
+        ids = [category.pk]
+        frontier = [category.pk]
+        while frontier:
+            frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+            ids += frontier
+        return cls(category_ids=tuple(ids), **kw)
+
+    def q(self, events: bool = False) -> Q:
+        """Filter for :class:`CaseRollup` rows, or with ``events=True`` for :class:`CaseEvent` rows."""
+        day = "cohort_day" if events else "day"
+        q = Q()
+        if self.start:
+            q &= Q(**{f"{day}__gte": self.start})
+        if self.end:
+            q &= Q(**{f"{day}__lte": self.end})
+        dims = {
+            "community": self.community_ids,
+            "grid": self.grid_id,
+            "category": self.category_ids,
+            "handler": self.handler_id,
+            "department": self.department_id,
+        }
+        for dim, value in dims.items():
+            if value is None:
+                continue
+            field = f"{dim}_ref" if events else f"{dim}_id"
+            q &= Q(**{f"{field}__in": list(value)}) if isinstance(value, tuple) else Q(**{field: value})
+        if self.channel:
+            q &= Q(channel=self.channel)
+        return q
+
+
+def counters(filters: Filters) -> dict[str, int]:
+    """Summed rollup counters for the slice (one aggregate query)."""
+    row = CaseRollup.objects.filter(filters.q()).aggregate(**{k: Sum(k) for k in ROLLUP_COUNTERS})
+    return {k: int(row[k] or 0) for k in ROLLUP_COUNTERS}
+
+
+def recount(filters: Filters) -> dict[str, int]:
+    """The same counters computed from raw :class:`CaseEvent` rows (for audits and the property test)."""
+    totals: Counter[str] = Counter({k: 0 for k in ROLLUP_COUNTERS})
+    # Handler/department filters only see handler-level counters, exactly like the rollup rows.
+    by_handler = filters.handler_id is not None or filters.department_id is not None
+    events = CaseEvent.objects.filter(filters.q(events=True)).values_list("type", "payload", "channel")
+    for event_type, payload, channel in events.iterator(chunk_size=2000):
+        case_level, handler_level = _split(event_deltas(event_type, payload or {}, channel))
+        totals.update(handler_level)
+        if not by_handler:
+            totals.update(case_level)
+    return {k: int(totals[k]) for k in ROLLUP_COUNTERS}
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 6) if den > 0 else None
+
+
+def rates_from(c: dict[str, int], *, by_handler: bool = False) -> dict[str, float | None]:
+    """The rates of a counter dict (formulas in docs/cases.md)."""
+    denominator = c["assigned"] if by_handler else c["received"]
+    result: dict[str, float | None] = {
+        "response": None if by_handler else _ratio(c["responded_in_time"], c["received"]),
+        "resolution": _ratio(c["resolved"], denominator),
+        "resolution_in_time": _ratio(c["resolved_in_time"], denominator),
+        "satisfaction": _ratio(c["satisfied"] + c["basically_satisfied"], c["rated"]),
+        "rectification": _ratio(c["suggestion_rectified"], c["suggestion_received"]),
+    }
+    result["composite"] = composite(result)
+    return result
+
+
+def composite(rates: dict[str, float | None]) -> float | None:
+    """Weighted mean of the available rates with ``settings.CASES_RATE_WEIGHTS`` (re-normalised)."""
+    weights = getattr(settings, "CASES_RATE_WEIGHTS", None) or DEFAULT_WEIGHTS
+    pairs = [(w, rates.get(name)) for name, w in weights.items() if rates.get(name) is not None]
+    total = sum(w for w, _ in pairs)
+    if not pairs or total <= 0:
+        return None
+    return round(sum(w * (r or 0.0) for w, r in pairs) / total, 6)
+
+
+def rates(filters: Filters) -> dict[str, Any]:
+    """Counters and rates for a slice: ``{"counters": {...}, "rates": {...}}``."""
+    c = counters(filters)
+    by_handler = filters.handler_id is not None or filters.department_id is not None
+    return {"counters": c, "rates": rates_from(c, by_handler=by_handler)}
+
+
+def rates_by(dimension: str, filters: Filters) -> list[dict[str, Any]]:
+    """Rates grouped by ``community_id``, ``grid_id``, ``category_id``, ``handler_id``, ``department_id``,
+    ``channel`` or ``day`` (one GROUP BY query)."""
+    rows = (
+        CaseRollup.objects.filter(filters.q())
+        .values(dimension)
+        .annotate(**{k: Sum(k) for k in ROLLUP_COUNTERS})
+        .order_by(dimension)
+    )
+    by_handler = dimension in ("handler_id", "department_id")
+    out = []
+    for row in rows:
+        if by_handler and not row[dimension]:
+            continue
+        c = {k: int(row[k] or 0) for k in ROLLUP_COUNTERS}
+        out.append({"key": row[dimension], "counters": c, "rates": rates_from(c, by_handler=by_handler)})
+    return out
+
+
+def whistle_stats(
+    *,
+    department_ids: Iterable[int] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per department: calls, reported in, late, on time, average minutes to report in, average rating."""
+    qs = WhistleCall.objects.all()
+    if department_ids is not None:
+        qs = qs.filter(department_id__in=list(department_ids))
+    if start:
+        qs = qs.filter(whistled_at__gte=start)
+    if end:
+        qs = qs.filter(whistled_at__lt=end)
+    rows = (
+        qs.values("department_id", "department__name", "department__short_name")
+        .annotate(
+            calls=Count("id"),
+            reported=Count("id", filter=Q(reported_at__isnull=False)),
+            late=Count("id", filter=Q(late=True)),
+            on_time=Count("id", filter=Q(late=False)),
+            avg_rating=Avg("rating"),
+            rated=Count("id", filter=Q(rating__isnull=False)),
+        )
+        .order_by("department_id")
+    )
+    durations = dict(
+        qs.filter(reported_at__isnull=False)
+        .values("department_id")
+        .annotate(d=Avg(F("reported_at") - F("whistled_at")))
+        .values_list("department_id", "d")
+    )
+    out = []
+    for r in rows:
+        avg = durations.get(r["department_id"])
+        out.append(
+            {
+                "department_id": r["department_id"],
+                "department": r["department__short_name"] or r["department__name"],
+                "calls": r["calls"],
+                "reported": r["reported"],
+                "late": r["late"],
+                "on_time": r["on_time"],
+                "on_time_rate": _ratio(r["on_time"], r["calls"]),
+                "avg_minutes_to_report": round(avg.total_seconds() / 60, 1) if avg else None,
+                "rated": r["rated"],
+                "avg_rating": round(float(r["avg_rating"]), 2) if r["avg_rating"] is not None else None,
+            }
+        )
+    return out
+
+
+RATING_VALUES = tuple(Rating.values)

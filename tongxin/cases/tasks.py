@@ -1,0 +1,245 @@
+"""Background work for cases: the deadline sweep (every minute) and rollup maintenance.
+
+The sweep is set-based: three ``UPDATE ... WHERE ... RETURNING id`` statements (due soon, overdue + yellow card,
+red card), one SELECT of the changed rows' dimensions, one bulk INSERT of events and one of notifications.
+It never loops over open cases in Python. ``sweep_level`` records the highest level already notified, so
+running it twice changes nothing and notifies once; concurrent sweeps are safe because the second UPDATE
+re-checks ``sweep_level`` after the first commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter, defaultdict
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+
+from tongxin.cases.choices import OPEN_STATES, EventType, Supervision, SweepLevel
+from tongxin.cases.models import Case, CaseEvent, CaseRollup, local_day
+from tongxin.core import notifications
+from tongxin.regions.choices import Role
+
+logger = logging.getLogger("tongxin.cases")
+
+# level, SET clause, extra WHERE clause (all with the open-state and sweep_level guards)
+STAGES: tuple[tuple[int, str, str], ...] = (
+    (SweepLevel.DUE_SOON, "due_soon = %s", "due_soon_at <= %s AND resolve_by > %s"),
+    (SweepLevel.YELLOW, "due_soon = %s, overdue = %s, supervision = %s", "resolve_by <= %s"),
+    (SweepLevel.RED, "due_soon = %s, overdue = %s, supervision = %s", "red_at <= %s"),
+)
+
+
+def _stage_params(level: int, now_db: Any) -> tuple[list[Any], list[Any]]:
+    if level == SweepLevel.DUE_SOON:
+        return [True], [now_db, now_db]
+    if level == SweepLevel.YELLOW:
+        return [True, True, Supervision.YELLOW], [now_db]
+    return [True, True, Supervision.RED], [now_db]
+
+
+def _update_returning(level: int, now: dt.datetime) -> list[int]:
+    table = connection.ops.quote_name(Case._meta.db_table)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    _, set_clause, where = next(s for s in STAGES if s[0] == level)
+    set_params, where_params = _stage_params(level, now_db)
+    states = ", ".join(["%s"] * len(OPEN_STATES))
+    sql = (
+        f"UPDATE {table} SET {set_clause}, sweep_level = %s, updated_at = %s "
+        f"WHERE state IN ({states}) AND sweep_level < %s AND {where} RETURNING id"
+    )
+    params = [*set_params, level, now_db, *OPEN_STATES, level, *where_params]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [row[0] for row in cur.fetchall()]
+
+
+def sweep_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
+    """Mark due-soon / overdue cases and raise supervision; returns how many cases changed per level."""
+    now = now or timezone.now()
+    changed: dict[int, list[int]] = {}
+    with transaction.atomic():
+        for level, _set, _where in STAGES:
+            changed[level] = _update_returning(level, now)
+        all_ids = sorted({i for ids in changed.values() for i in ids})
+        if all_ids:
+            _record(changed, all_ids, now)
+    result = {
+        "due_soon": len(changed[SweepLevel.DUE_SOON]),
+        "yellow": len(changed[SweepLevel.YELLOW]),
+        "red": len(changed[SweepLevel.RED]),
+    }
+    if any(result.values()):
+        logger.info("deadline sweep %s", result)
+    return result
+
+
+def _record(changed: dict[int, list[int]], ids: list[int], now: dt.datetime) -> None:
+    rows = {
+        r["id"]: r
+        for r in Case.objects.filter(pk__in=ids).values(
+            "id",
+            "number",
+            "title",
+            "submitted_at",
+            "channel",
+            "community_id",
+            "subdistrict_id",
+            "grid_id",
+            "category_id",
+            "assignee_id",
+            "department_id",
+            "property_company_id",
+            "resolve_by",
+        )
+    }
+    events: list[CaseEvent] = []
+
+    def ev(r: dict[str, Any], event_type: str, payload: dict[str, Any]) -> CaseEvent:
+        return CaseEvent(
+            case_id=r["id"],
+            type=event_type,
+            at=now,
+            payload=payload,
+            cohort_day=local_day(r["submitted_at"]),
+            channel=r["channel"],
+            community_ref=r["community_id"] or 0,
+            grid_ref=r["grid_id"] or 0,
+            category_ref=r["category_id"] or 0,
+            handler_ref=r["assignee_id"] or 0,
+            department_ref=r["department_id"] or 0,
+        )
+
+    for i in changed[SweepLevel.DUE_SOON]:
+        events.append(ev(rows[i], EventType.DUE_SOON, {"resolve_by": rows[i]["resolve_by"].isoformat()}))
+    for i in changed[SweepLevel.YELLOW]:
+        events.append(ev(rows[i], EventType.OVERDUE, {"resolve_by": rows[i]["resolve_by"].isoformat()}))
+        events.append(ev(rows[i], EventType.SUPERVISION_RAISED, {"to": Supervision.YELLOW}))
+    for i in changed[SweepLevel.RED]:
+        events.append(ev(rows[i], EventType.SUPERVISION_RAISED, {"to": Supervision.RED}))
+    CaseEvent.objects.bulk_create(events, batch_size=1000)
+    notifications.send(_messages(changed, rows))
+
+
+def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) -> list[notifications.Message]:
+    """Handlers (assignee, else company staff / department liaisons / grid workers) and supervisors
+    (community staff; subdistrict admins for red cards), resolved with one role query."""
+    from tongxin.regions.models import RoleAssignment
+
+    rs = list(rows.values())
+    pcs = {r["property_company_id"] for r in rs if r["property_company_id"]}
+    depts = {r["department_id"] for r in rs if r["department_id"]}
+    grids = {r["grid_id"] for r in rs if r["grid_id"]}
+    regions = {r["community_id"] for r in rs if r["community_id"]} | {
+        r["subdistrict_id"] for r in rs if r["subdistrict_id"]
+    }
+    roles = RoleAssignment.objects.filter(
+        Q(role=Role.PROPERTY_STAFF, property_company_id__in=pcs)
+        | Q(role=Role.DEPARTMENT_LIAISON, department_id__in=depts)
+        | Q(role=Role.GRID_WORKER, grid_id__in=grids)
+        | Q(role__in=[Role.COMMUNITY_STAFF, Role.SUBDISTRICT_ADMIN], region_id__in=regions)
+    )
+    by_node: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for role, uid, pc, dept, grid, region in roles.values_list(
+        "role", "user_id", "property_company_id", "department_id", "grid_id", "region_id"
+    ):
+        node = (
+            pc if role == Role.PROPERTY_STAFF else dept if role == Role.DEPARTMENT_LIAISON else grid or region
+        )
+        by_node[(role, node)].append(uid)
+
+    def handlers(r: dict[str, Any]) -> list[int]:
+        if r["assignee_id"]:
+            return [r["assignee_id"]]
+        if r["property_company_id"]:
+            return by_node[(Role.PROPERTY_STAFF, r["property_company_id"])]
+        if r["department_id"]:
+            return by_node[(Role.DEPARTMENT_LIAISON, r["department_id"])]
+        return by_node[(Role.GRID_WORKER, r["grid_id"])] if r["grid_id"] else []
+
+    texts = {
+        SweepLevel.DUE_SOON: (_("工单即将到期：%(n)s"), "case_due_soon", False, False),
+        SweepLevel.YELLOW: (_("工单已超期，黄牌督办：%(n)s"), "case_yellow", True, False),
+        SweepLevel.RED: (_("工单严重超期，红牌督办：%(n)s"), "case_red", True, True),
+    }
+    out = []
+    for level, ids in changed.items():
+        subject, kind, community, subdistrict = texts[SweepLevel(level)]
+        for i in ids:
+            r = rows[i]
+            users = list(handlers(r))
+            if community:
+                users += by_node[(Role.COMMUNITY_STAFF, r["community_id"])]
+            if subdistrict:
+                users += by_node[(Role.SUBDISTRICT_ADMIN, r["subdistrict_id"])]
+            due = timezone.localtime(r["resolve_by"]).strftime("%Y-%m-%d %H:%M")
+            out.append(
+                notifications.Message(
+                    tuple(dict.fromkeys(users)),
+                    subject % {"n": r["number"]},
+                    _("%(t)s（办结期限 %(d)s）") % {"t": r["title"], "d": due},
+                    f"/cases/{i}/",
+                    kind,
+                )
+            )
+    return out
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("cases-sweep-deadlines")
+def periodic_sweep_deadlines() -> dict[str, int]:
+    return sweep_deadlines()
+
+
+def rebuild_rollups(start: dt.date, end: dt.date) -> int:
+    """Recompute the rollup rows of cohort days ``start..end`` from raw events (after imports or repairs)."""
+    from tongxin.cases.rates import _split, event_deltas
+
+    totals: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
+    events = CaseEvent.objects.filter(cohort_day__gte=start, cohort_day__lte=end).values_list(
+        "type",
+        "payload",
+        "channel",
+        "cohort_day",
+        "community_ref",
+        "grid_ref",
+        "category_ref",
+        "handler_ref",
+        "department_ref",
+    )
+    for etype, payload, channel, day, comm, grid, cat, handler, dept in events.iterator(chunk_size=5000):
+        case_level, handler_level = _split(event_deltas(etype, payload or {}, channel))
+        if case_level:
+            totals[(day, comm, grid, cat, 0, 0, channel)].update(case_level)
+        if handler_level:
+            totals[(day, comm, grid, cat, handler, dept, channel)].update(handler_level)
+    with transaction.atomic():
+        CaseRollup.objects.filter(day__gte=start, day__lte=end).delete()
+        CaseRollup.objects.bulk_create(
+            [
+                CaseRollup(
+                    day=k[0],
+                    community_id=k[1],
+                    grid_id=k[2],
+                    category_id=k[3],
+                    handler_id=k[4],
+                    department_id=k[5],
+                    channel=k[6],
+                    **dict(v),
+                )
+                for k, v in totals.items()
+            ],
+            batch_size=1000,
+        )
+    return len(totals)
+
+
+@db_task()
+def rebuild_rollups_task(start: str, end: str) -> int:
+    return rebuild_rollups(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
