@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "ninja",  # the API docs use the Swagger UI shipped in the package, not a CDN
     "tongxin.core",
     "tongxin.regions",
     "tongxin.people",

@@ -1,3 +1,261 @@
-from ninja import Router
+"""Places over the API: the region tree, grids, dwellings and address resolution, all within the caller's scope.
+
+Every queryset goes through ``.visible_to(request.user)``; anything outside the scope answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ErrorOut, Ref, paginate
+from tongxin.regions.address import resolve_address
+from tongxin.regions.choices import RegionKind
+from tongxin.regions.models import Dwelling, Grid, Region
 
 router = Router(tags=["regions"])
+
+PageNumber = Query(1, ge=1, description="1-based page number")
+PageSize = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}")
+
+
+# --- schemas ----------------------------------------------------------------------------------------------
+
+
+class RegionOut(Schema):
+    id: int
+    kind: RegionKind
+    name: str
+    number: str
+    code: str
+    parent_id: int | None
+    depth: int
+    grid_id: int | None
+    latitude: float | None
+    longitude: float | None
+
+
+class RegionDetailOut(RegionOut):
+    ancestors: list[Ref] = Field(description="From the subdistrict down to the parent (only those visible)")
+    children: list[Ref] = Field(description="Visible child nodes")
+
+
+class RegionPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[RegionOut]
+
+
+class UserRef(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj)
+
+
+class BuildingRef(Schema):
+    id: int
+    name: str
+    estate_id: int | None = Field(alias="parent_id")
+
+
+class GridOut(Schema):
+    id: int
+    code: str = Field(description="15 digits: 6 admin division + 3 subdistrict + 3 community + 3 sequence")
+    name: str
+    community: Ref
+    chief: UserRef | None
+    workers: list[UserRef]
+    buildings: list[BuildingRef]
+
+    @staticmethod
+    def resolve_workers(obj: Grid) -> list[Any]:
+        return list(obj.workers.all())
+
+    @staticmethod
+    def resolve_buildings(obj: Grid) -> list[Any]:
+        return list(obj.regions.all())
+
+
+class GridDetailOut(GridOut):
+    polygon: dict | None = Field(description="GeoJSON geometry of the grid, if drawn")
+
+
+class GridPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[GridOut]
+
+
+class DwellingOut(Schema):
+    id: int
+    number: str
+    floor: int | None
+    floor_area: float | None = Field(description="Floor area in m²")
+    address: str
+    entrance_id: int
+    building_id: int
+    estate_id: int
+    community_id: int
+    subdistrict_id: int
+    grid_id: int
+
+
+class DwellingPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[DwellingOut]
+
+
+class ResolvedAddressOut(Schema):
+    level: str = Field(description="The most precise level found: estate, building, entrance or dwelling")
+    estate: Ref
+    building: Ref | None
+    entrance: Ref | None
+    dwelling: DwellingOut | None
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _dwellings(request: HttpRequest) -> QuerySet[Dwelling]:
+    return Dwelling.objects.visible_to(request.user).select_related("estate", "building", "entrance")
+
+
+def _grids(request: HttpRequest) -> QuerySet[Grid]:
+    buildings = Region.objects.filter(kind=RegionKind.BUILDING).order_by("path")
+    return (
+        Grid.objects.visible_to(request.user)
+        .select_related("community", "chief")
+        .prefetch_related("workers", Prefetch("regions", queryset=buildings))
+        .order_by("code")
+    )
+
+
+# --- endpoints --------------------------------------------------------------------------------------------
+
+
+@router.get("", response=RegionPage, summary="Region tree nodes visible to me")
+def list_regions(
+    request: HttpRequest,
+    kind: RegionKind | None = None,
+    parent: int | None = Query(None, description="Only the children of this node"),
+    page: int = PageNumber,
+    page_size: int = PageSize,
+) -> dict:
+    qs = Region.objects.visible_to(request.user).order_by("path")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if parent is not None:
+        qs = qs.filter(parent_id=parent)
+    return paginate(qs, page, page_size)
+
+
+@router.get("/{int:region_id}", response={200: RegionDetailOut, 404: ErrorOut}, summary="One region node")
+def get_region(request: HttpRequest, region_id: int) -> Any:
+    visible = Region.objects.visible_to(request.user)
+    region = visible.filter(pk=region_id).first()
+    if region is None:
+        raise Http404
+    out = RegionOut.from_orm(region).dict()
+    out["ancestors"] = list(visible.filter(pk__in=region.ancestor_ids()[:-1]).order_by("depth"))
+    out["children"] = list(visible.filter(parent=region).order_by("path"))
+    return out
+
+
+@router.get("/grids/", response=GridPage, summary="Grids visible to me")
+def list_grids(
+    request: HttpRequest,
+    community: int | None = None,
+    page: int = PageNumber,
+    page_size: int = PageSize,
+) -> dict:
+    qs = _grids(request)
+    if community is not None:
+        qs = qs.filter(community_id=community)
+    return paginate(qs, page, page_size)
+
+
+@router.get(
+    "/grids/{int:grid_id}",
+    response={200: GridDetailOut, 404: ErrorOut},
+    summary="One grid: code, chief, workers, buildings, polygon",
+)
+def get_grid(request: HttpRequest, grid_id: int) -> Any:
+    grid = _grids(request).filter(pk=grid_id).first()
+    if grid is None:
+        raise Http404
+    return grid
+
+
+@router.get("/dwellings/", response=DwellingPage, summary="Dwellings visible to me")
+def list_dwellings(
+    request: HttpRequest,
+    building: int | None = None,
+    entrance: int | None = None,
+    estate: int | None = None,
+    grid: int | None = None,
+    page: int = PageNumber,
+    page_size: int = PageSize,
+) -> dict:
+    qs = _dwellings(request)
+    for name, value in (("building", building), ("entrance", entrance), ("estate", estate), ("grid", grid)):
+        if value is not None:
+            qs = qs.filter(**{f"{name}_id": value})
+    return paginate(qs.order_by("entrance_id", "number", "id"), page, page_size)
+
+
+@router.get(
+    "/dwellings/{int:dwelling_id}", response={200: DwellingOut, 404: ErrorOut}, summary="One dwelling"
+)
+def get_dwelling(request: HttpRequest, dwelling_id: int) -> Any:
+    dwelling = _dwellings(request).filter(pk=dwelling_id).first()
+    if dwelling is None:
+        raise Http404
+    return dwelling
+
+
+@router.get(
+    "/resolve",
+    response={200: ResolvedAddressOut, 404: ErrorOut},
+    summary="Resolve address text such as 锦绣江山3栋2单元501",
+)
+def resolve(
+    request: HttpRequest,
+    address: str = Query(..., min_length=1, max_length=200, description="e.g. 锦绣江山3栋2单元501"),
+) -> Any:
+    """The most precise place the text names, if I may see it; otherwise (or if nothing matches) 404."""
+    visible = Region.objects.visible_to(request.user)
+    # A grid worker sees the buildings of their grid but not the whole estate: the estates they can search
+    # are those they see plus those holding a building they see.
+    estates = Region.objects.filter(kind=RegionKind.ESTATE).filter(
+        Q(pk__in=visible.filter(kind=RegionKind.ESTATE).values("pk"))
+        | Q(pk__in=visible.filter(kind=RegionKind.BUILDING).values("parent_id"))
+    )
+    place = resolve_address(address, estates=estates)
+    if not place.found:
+        raise Http404
+    dwelling = None
+    if place.dwelling is not None:
+        dwelling = _dwellings(request).filter(pk=place.dwelling.pk).first()  # type: ignore[attr-defined]
+        if dwelling is None:
+            raise Http404
+    else:
+        most_precise = place.entrance or place.building
+        if most_precise is not None and not visible.filter(pk=most_precise.pk).exists():  # type: ignore[attr-defined]
+            raise Http404
+    return {
+        "level": place.level,
+        "estate": place.estate,
+        "building": place.building,
+        "entrance": place.entrance,
+        "dwelling": dwelling,
+    }
