@@ -1,1 +1,414 @@
+"""Participation: duty rosters on service posts, activities with sign-up and check-in, the ledger shared by
+the red bank of hours and the points of the rewards shop, and the thresholds of member alerts.
 
+The ledger (:class:`Account`, :class:`LedgerTransaction`, :class:`Entry`) is written once and used for both
+units: see :mod:`tongxin.volunteers.ledger`. Transactions and entries are immutable; corrections are reversals.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.volunteers.choices import (
+    AccountKind,
+    ActivityKind,
+    ActivityStatus,
+    Eligibility,
+    SignUpStatus,
+    TransactionKind,
+    Unit,
+)
+
+AMOUNT = {"max_digits": 14, "decimal_places": 2}
+
+
+# --------------------------------------------------------------------------------------------- the ledger
+class Account(models.Model):
+    """One balance in one unit (hours or points) held by a person, a household, a community or a unit.
+
+    ``balance`` is a cache of the sum of the account's entries, kept in the same database transaction as the
+    entries; :func:`tongxin.volunteers.ledger.check_balances` recomputes it.
+    """
+
+    unit = models.CharField(_("单位"), max_length=8, choices=Unit.choices)
+    kind = models.CharField(_("账户类型"), max_length=10, choices=AccountKind.choices)
+    resident = models.ForeignKey(
+        "people.Resident", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
+    )
+    household = models.ForeignKey(
+        "people.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
+    )
+    co_building_unit = models.ForeignKey(
+        "party.CoBuildingUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_accounts",
+    )
+    # Where the account lives, for scoping: the community always, the dwelling for persons and households.
+    community = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="ledger_accounts", verbose_name=_("社区")
+    )
+    dwelling = models.ForeignKey(
+        "regions.Dwelling", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("户名"), max_length=100)
+    balance = models.DecimalField(_("余额"), default=Decimal("0"), max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("账户")
+        verbose_name_plural = _("账户")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "resident"], condition=models.Q(kind="person"), name="account_one_per_person"
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "household"],
+                condition=models.Q(kind="household"),
+                name="account_one_per_household",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "community"],
+                condition=models.Q(kind="community"),
+                name="account_one_per_community",
+            ),
+            models.UniqueConstraint(
+                fields=["unit", "co_building_unit", "community"],
+                condition=models.Q(kind="unit"),
+                name="account_one_per_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_unit_display()})"
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
+
+
+class ImmutableModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionDenied("ledger rows are immutable: post a reversal instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
+
+
+class LedgerTransaction(ImmutableModel):
+    """A movement: balanced entries (their amounts sum to zero). Never edited; corrected by a reversal."""
+
+    unit = models.CharField(_("单位"), max_length=8, choices=Unit.choices)
+    kind = models.CharField(_("类型"), max_length=10, choices=TransactionKind.choices, db_index=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    memo = models.CharField(_("摘要"), max_length=200, blank=True)
+    value_date = models.DateField(_("记账日期"), default=timezone.localdate, db_index=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    community = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("交易")
+        verbose_name_plural = _("交易")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.memo}"
+
+
+class Entry(ImmutableModel):
+    """One leg of a transaction on one account: positive credits, negative debits."""
+
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(_("金额"), max_digits=14, decimal_places=2)
+    kind = models.CharField(max_length=10, choices=TransactionKind.choices)  # copied from the transaction
+    value_date = models.DateField(_("记账日期"))  # copied from the transaction, for statements
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("分录")
+        verbose_name_plural = _("分录")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "value_date"], name="entry_account_date")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount:+}"
+
+
+# ----------------------------------------------------------------------------------- rules and policies
+class TimeBankPolicy(models.Model):
+    """A community's rules for the red bank: caps per person."""
+
+    community = models.OneToOneField(
+        "regions.Region", on_delete=models.CASCADE, related_name="time_bank_policy", verbose_name=_("社区")
+    )
+    daily_cap = models.DecimalField(
+        _("每日上限(小时)"), default=Decimal("2"), max_digits=14, decimal_places=2
+    )
+    lifetime_cap = models.DecimalField(
+        _("累计上限(小时)"), null=True, blank=True, max_digits=14, decimal_places=2
+    )
+    # Participation alerts: fewer hours than these in a quarter raise the alert.
+    yellow_below = models.DecimalField(
+        _("黄色预警：季度时长低于"), default=Decimal("4"), max_digits=14, decimal_places=2
+    )
+    orange_below = models.DecimalField(
+        _("橙色预警：季度时长低于"), default=Decimal("2"), max_digits=14, decimal_places=2
+    )
+    red_below = models.DecimalField(
+        _("红色预警：季度时长低于"), default=Decimal("0.5"), max_digits=14, decimal_places=2
+    )
+    min_activities = models.PositiveSmallIntegerField(_("每季度最少活动次数"), default=1)
+
+    class Meta:
+        verbose_name = _("红色银行规则")
+        verbose_name_plural = _("红色银行规则")
+
+    def __str__(self) -> str:
+        return str(self.community)
+
+
+class CaseHourRule(models.Model):
+    """Hours credited to the member who handled a resolved case, per case category (by code)."""
+
+    community = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    category_code = models.CharField(_("诉求类别代码"), max_length=40, help_text=_("留空表示其他类别"))
+    hours = models.DecimalField(_("计时(小时)"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("接单计时规则")
+        verbose_name_plural = _("接单计时规则")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "category_code"], name="case_hour_rule_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_code or '*'}: {self.hours}"
+
+
+# ------------------------------------------------------------------------------------ posts and rosters
+class PostAssignment(models.Model):
+    """A member holding a service post (定岗定责)."""
+
+    post = models.ForeignKey("party.ServicePost", on_delete=models.CASCADE, related_name="assignments")
+    member = models.ForeignKey("party.PartyMember", on_delete=models.CASCADE, related_name="post_assignments")
+    started_on = models.DateField(_("上岗日期"), default=timezone.localdate)
+    ended_on = models.DateField(_("离岗日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("岗位分配")
+        verbose_name_plural = _("岗位分配")
+        ordering = ["post_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "member"],
+                condition=models.Q(ended_on__isnull=True),
+                name="post_assignment_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} @ {self.post}"
+
+
+class DutyShift(models.Model):
+    """A member on duty at a post for a time window, optionally for one grid."""
+
+    post = models.ForeignKey("party.ServicePost", on_delete=models.CASCADE, related_name="shifts")
+    member = models.ForeignKey("party.PartyMember", on_delete=models.CASCADE, related_name="shifts")
+    grid = models.ForeignKey(
+        "regions.Grid",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("网格"),
+    )
+    starts_at = models.DateTimeField(_("开始"))
+    ends_at = models.DateTimeField(_("结束"))
+
+    class Meta:
+        verbose_name = _("值班")
+        verbose_name_plural = _("值班")
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_window")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post} {self.member} {self.starts_at:%m-%d %H:%M}"
+
+
+class PostCategory(models.Model):
+    """Which case categories (by code) a post answers: its members on duty are offered those cases."""
+
+    post = models.ForeignKey("party.ServicePost", on_delete=models.CASCADE, related_name="+")
+    category_code = models.CharField(_("诉求类别代码"), max_length=40)
+
+    class Meta:
+        verbose_name = _("岗位对应诉求类别")
+        verbose_name_plural = _("岗位对应诉求类别")
+        constraints = [models.UniqueConstraint(fields=["post", "category_code"], name="post_category_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.post}: {self.category_code}"
+
+
+# ---------------------------------------------------------------------------------------- activities
+def new_code() -> str:
+    # 6 digits, easy to type on a phone; uniqueness is enforced among open activities by the service.
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+class Activity(models.Model):
+    community = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="activities", verbose_name=_("社区")
+    )
+    organiser_unit = models.ForeignKey(
+        "party.CoBuildingUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activities",
+        verbose_name=_("主办共建单位"),
+    )
+    kind = models.CharField(
+        _("类型"), max_length=12, choices=ActivityKind.choices, default=ActivityKind.VOLUNTEER
+    )
+    title = models.CharField(_("活动名称"), max_length=100)
+    description = models.TextField(_("内容"), blank=True)
+    place = models.CharField(_("地点"), max_length=100)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    capacity = models.PositiveIntegerField(_("名额"))
+    eligibility = models.CharField(
+        _("报名范围"), max_length=8, choices=Eligibility.choices, default=Eligibility.ANYONE
+    )
+    eligible_unit = models.ForeignKey(
+        "party.CoBuildingUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("指定单位"),
+    )
+    hours = models.DecimalField(_("计时(小时)"), default=Decimal("2"), max_digits=14, decimal_places=2)
+    points = models.DecimalField(_("奖励积分"), default=Decimal("0"), max_digits=14, decimal_places=2)
+    code = models.CharField(_("签到码"), max_length=6, default=new_code, db_index=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ActivityStatus.choices, default=ActivityStatus.OPEN, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("活动")
+        verbose_name_plural = _("活动")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="activity_ends_after"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SignUp(models.Model):
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="signups")
+    resident = models.ForeignKey("people.Resident", on_delete=models.PROTECT, related_name="activity_signups")
+    status = models.CharField(_("状态"), max_length=10, choices=SignUpStatus.choices, db_index=True)
+    signed_up_at = models.DateTimeField(_("报名时间"), default=timezone.now)
+    checked_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
+    checked_out_at = models.DateTimeField(_("签退时间"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("核验时间"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    hours_credited = models.DecimalField(_("入账时长"), default=Decimal("0"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("报名")
+        verbose_name_plural = _("报名")
+        ordering = ["signed_up_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "resident"],
+                condition=models.Q(status__in=["confirmed", "waitlisted", "attended", "absent"]),
+                name="signup_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident} → {self.activity}"
+
+
+class ActivityEvent(models.Model):
+    """Append-only timeline of an activity: created, signed up, promoted, checked in, verified ..."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=30)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    payload = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} {self.type}"
+
+
+# ------------------------------------------------------------------------------- services for hours
+class ServiceOffer(models.Model):
+    """A service a member offers to others for hours (spending the red bank: 时间换服务)."""
+
+    provider = models.ForeignKey("people.Resident", on_delete=models.PROTECT, related_name="service_offers")
+    community = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(_("服务内容"), max_length=100)
+    hours = models.DecimalField(_("所需时长"), max_digits=14, decimal_places=2)
+    active = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        verbose_name = _("服务项目")
+        verbose_name_plural = _("服务项目")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.title
