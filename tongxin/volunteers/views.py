@@ -1,0 +1,396 @@
+"""Staff pages of participation: posts and rosters, activities, the ledger, member alerts, senior talent.
+
+Thin: parse, call a service, render. Everything is filtered to the communities the user works in; anything else
+answers 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tongxin.party.models import PartyMember, ServicePost
+from tongxin.people.models import Resident
+from tongxin.regions.scoping import scope_for
+from tongxin.volunteers import alerts, ledger, services
+from tongxin.volunteers.access import community_q, is_staff_user, may_manage, staff_community_ids
+from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus, Unit
+from tongxin.volunteers.forms import ActivityForm, ShiftForm
+from tongxin.volunteers.models import Account, Activity, DutyShift, LedgerTransaction, PostAssignment
+
+PAGE = 50
+
+
+def _staff(request: HttpRequest) -> None:
+    if not is_staff_user(request.user):
+        raise Http404
+
+
+def _manage(request: HttpRequest, community_id: int) -> None:
+    if not may_manage(request.user, community_id):
+        raise Http404
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if not is_staff_user(request.user):
+        return redirect("volunteers:my_hours")
+    communities = staff_community_ids(request.user)
+    now = timezone.now()
+    context = {
+        "open_activities": Activity.objects.filter(community_id__in=communities, status="open").count(),
+        "on_duty": DutyShift.objects.filter(
+            post__community_id__in=communities, starts_at__lte=now, ends_at__gt=now
+        ).count(),
+        "posts": ServicePost.objects.filter(community_id__in=communities).count(),
+    }
+    return render(request, "volunteers/home.html", context)
+
+
+# ------------------------------------------------------------------------------------- posts and rosters
+@login_required
+def post_list(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    now = timezone.now()
+    posts = (
+        ServicePost.objects.filter(community_q(request.user))
+        .select_related("community")
+        .annotate(
+            holders=Count("assignments", filter=Q(assignments__ended_on__isnull=True), distinct=True),
+            on_duty=Count(
+                "shifts", filter=Q(shifts__starts_at__lte=now, shifts__ends_at__gt=now), distinct=True
+            ),
+        )
+        .order_by("community_id", "code")
+    )
+    page = Paginator(posts, PAGE).get_page(request.GET.get("page"))
+    return render(request, "volunteers/post_list.html", {"page": page})
+
+
+@login_required
+def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request)
+    post = get_object_or_404(
+        ServicePost.objects.filter(community_q(request.user)).select_related("community"), pk=pk
+    )
+    now = timezone.now()
+    assignments = (
+        PostAssignment.objects.filter(post=post, ended_on__isnull=True)
+        .select_related("member__resident")
+        .order_by("member__resident__name")
+    )
+    shifts = (
+        DutyShift.objects.filter(post=post, ends_at__gt=now - dt.timedelta(days=1))
+        .select_related("member__resident", "grid")
+        .order_by("starts_at")[:100]
+    )
+    form = ShiftForm(request.POST or None)
+    form.fields["member"].widget.choices = [(a.member_id, a.member.resident.name) for a in assignments]
+    can_manage = may_manage(request.user, post.community_id)
+    if request.method == "POST":
+        _manage(request, post.community_id)
+        action = request.POST.get("action")
+        try:
+            if action == "assign":
+                member = get_object_or_404(
+                    PartyMember.objects.visible_to(request.user).select_related("resident__dwelling"),
+                    pk=request.POST.get("member_id") or 0,
+                )
+                services.assign_post(post, member, actor=request.user)
+                messages.success(request, _("已分配岗位"))
+                return redirect("volunteers:post_detail", pk=post.pk)
+            if action == "shift" and form.is_valid():
+                member = get_object_or_404(PartyMember, pk=form.cleaned_data["member"])
+                services.add_shift(
+                    post,
+                    member,
+                    form.cleaned_data["starts_at"],
+                    form.cleaned_data["ends_at"],
+                    actor=request.user,
+                )
+                messages.success(request, _("已排班"))
+                return redirect("volunteers:post_detail", pk=post.pk)
+        except services.ParticipationError as err:
+            messages.error(request, str(err))
+    candidates = (
+        PartyMember.objects.visible_to(request.user)
+        .filter(active=True, resident__dwelling__community_id=post.community_id)
+        .exclude(post_assignments__post=post, post_assignments__ended_on__isnull=True)
+        .select_related("resident")
+        .order_by("resident__name")[:200]
+    )
+    return render(
+        request,
+        "volunteers/post_detail.html",
+        {
+            "post": post,
+            "assignments": assignments,
+            "shifts": shifts,
+            "now": now,
+            "form": form,
+            "candidates": candidates,
+            "can_manage": can_manage,
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------------- activities
+@login_required
+def activity_list(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    qs = Activity.objects.filter(community_q(request.user)).select_related("community", "organiser_unit")
+    status = request.GET.get("status", "")
+    if status:
+        qs = qs.filter(status=status)
+    qs = qs.annotate(
+        confirmed=Count("signups", filter=Q(signups__status=SignUpStatus.CONFIRMED)),
+        waitlisted=Count("signups", filter=Q(signups__status=SignUpStatus.WAITLISTED)),
+        attended=Count("signups", filter=Q(signups__status=SignUpStatus.ATTENDED)),
+    ).order_by("-starts_at", "-pk")
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    managed = [c for c in staff_community_ids(request.user) if may_manage(request.user, c)]
+    return render(
+        request,
+        "volunteers/activity_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": ActivityStatus.choices,
+            "can_create": bool(managed),
+            "query": f"status={status}",
+        },
+    )
+
+
+@login_required
+def activity_create(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    from tongxin.regions.models import Region
+
+    managed = [c for c in staff_community_ids(request.user) if may_manage(request.user, c)]
+    if not managed:
+        raise Http404
+    communities = Region.objects.filter(pk__in=managed).order_by("pk")
+    form = ActivityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        community = communities.filter(pk=request.POST.get("community") or managed[0]).first()
+        if community is None:
+            raise Http404
+        try:
+            act = services.create_activity(actor=request.user, community=community, **form.cleaned_data)
+        except services.ParticipationError as err:
+            messages.error(request, str(err))
+        else:
+            messages.success(request, _("活动已发布"))
+            return redirect("volunteers:activity_detail", pk=act.pk)
+    return render(request, "volunteers/activity_form.html", {"form": form, "communities": communities})
+
+
+def _checkin_url(request: HttpRequest, act: Activity) -> str:
+    return request.build_absolute_uri(reverse("volunteers:checkin") + f"?code={act.code}")
+
+
+@login_required
+def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request)
+    act = get_object_or_404(
+        Activity.objects.filter(community_q(request.user)).select_related("community"), pk=pk
+    )
+    can_manage = may_manage(request.user, act.community_id)
+    if request.method == "POST":
+        _manage(request, act.community_id)
+        try:
+            if request.POST.get("action") == "verify":
+                ids = {int(x) for x in request.POST.getlist("attended") if x.isdigit()}
+                services.verify_attendance(act, ids, actor=request.user)
+                messages.success(request, _("已核验出勤，时长已入账"))
+            elif request.POST.get("action") in {"closed", "cancelled"}:
+                services.set_activity_status(act, request.POST["action"], actor=request.user)
+                messages.success(request, _("状态已更新"))
+        except services.ParticipationError as err:
+            messages.error(request, str(err))
+        return redirect("volunteers:activity_detail", pk=act.pk)
+    signups = list(act.signups.select_related("resident").order_by("signed_up_at", "pk"))
+    qr = segno.make(_checkin_url(request, act), error="m")
+    return render(
+        request,
+        "volunteers/activity_detail.html",
+        {
+            "act": act,
+            "signups": signups,
+            "can_manage": can_manage,
+            "qr_svg": qr.svg_inline(scale=4, title=_("签到二维码")),
+            "checkin_url": _checkin_url(request, act),
+            "events": act.events.select_related("actor").order_by("-at")[:30],
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------------- ledger
+def _accounts_visible(user: Any) -> Any:
+    """Person and household accounts in the user's registry scope; community and unit accounts by community."""
+    scope = scope_for(user)
+    return Account.objects.filter(
+        (Q(dwelling__isnull=False) & scope.q("dwelling__")) | (Q(dwelling__isnull=True) & community_q(user))
+    )
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    qs = _accounts_visible(request.user).select_related("community")
+    unit = request.GET.get("unit", "")
+    if unit in Unit.values:
+        qs = qs.filter(unit=unit)
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(name__icontains=q)
+    page = Paginator(qs.order_by("kind", "name", "pk"), PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "volunteers/account_list.html",
+        {"page": page, "unit": unit, "q": q, "units": Unit.choices, "query": f"unit={unit}&q={q}"},
+    )
+
+
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
+    try:
+        start = dt.date.fromisoformat(request.GET["start"])
+        end = dt.date.fromisoformat(request.GET["end"])
+    except (KeyError, ValueError):
+        start, end = ledger.quarter_bounds(timezone.localdate())
+    return start, end
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff(request)
+    account = get_object_or_404(_accounts_visible(request.user).select_related("community"), pk=pk)
+    can_manage = may_manage(request.user, account.community_id)
+    if request.method == "POST":
+        _manage(request, account.community_id)
+        tx = get_object_or_404(
+            LedgerTransaction, pk=request.POST.get("transaction") or 0, entries__account=account
+        )
+        try:
+            services.reverse_transaction(tx, actor=request.user, memo=request.POST.get("memo", ""))
+            messages.success(request, _("已冲正"))
+        except services.ParticipationError as err:
+            messages.error(request, str(err))
+        return redirect("volunteers:account_detail", pk=account.pk)
+    start, end = _period(request)
+    st = ledger.statement(account, start, end)
+    reversed_ids = set(
+        LedgerTransaction.objects.filter(reverses_id__in=[e.transaction_id for e in st.entries]).values_list(
+            "reverses_id", flat=True
+        )
+    )
+    return render(
+        request,
+        "volunteers/account_detail.html",
+        {"account": account, "st": st, "can_manage": can_manage, "reversed_ids": reversed_ids},
+    )
+
+
+@login_required
+@require_POST
+def check_balances(request: HttpRequest) -> HttpResponse:
+    if not scope_for(request.user).has_role("subdistrict_admin"):
+        raise Http404
+    wrong = ledger.check_balances()
+    if wrong:
+        messages.error(request, _("%(n)s 个账户余额与分录不符") % {"n": len(wrong)})
+    else:
+        messages.success(request, _("全部账户余额与分录一致"))
+    return redirect("volunteers:accounts")
+
+
+# ----------------------------------------------------------------------------------- alerts and talent
+def _members(request: HttpRequest) -> Any:
+    return PartyMember.objects.visible_to(request.user).filter(active=True)
+
+
+def _day(request: HttpRequest) -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    day = _day(request)
+    level = request.GET.get("level", "")
+    visit = request.GET.get("visit") == "1"
+    page = Paginator(_members(request).order_by("pk"), PAGE).get_page(request.GET.get("page"))
+    rows = alerts.participation(_members(request).filter(pk__in=[m.pk for m in page]), day)
+    if level in AlertLevel.values:
+        rows = [r for r in rows if r.level == level]
+    if visit:
+        rows = [r for r in rows if r.needs_visit]
+    start, end = ledger.quarter_bounds(day)
+    return render(
+        request,
+        "volunteers/alert_list.html",
+        {
+            "rows": rows,
+            "page": page,
+            "level": level,
+            "levels": AlertLevel.choices,
+            "visit": visit,
+            "start": start,
+            "end": end,
+            "query": f"level={level}&visit={'1' if visit else ''}",
+        },
+    )
+
+
+@login_required
+def visit_list(request: HttpRequest) -> HttpResponse:
+    """The community secretary's visit list: every member at orange or red this quarter."""
+    _staff(request)
+    day = _day(request)
+    rows = [r for r in alerts.participation(_members(request), day) if r.needs_visit]
+    return render(request, "volunteers/visit_list.html", {"rows": rows, "day": day})
+
+
+@login_required
+def appraisal(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    day = _day(request)
+    rows = alerts.appraisal(_members(request), day)
+    start, end = ledger.quarter_bounds(day)
+    return render(request, "volunteers/appraisal.html", {"rows": rows[:500], "start": start, "end": end})
+
+
+@login_required
+def talent_list(request: HttpRequest) -> HttpResponse:
+    """The senior-talent roster (五老): residents tagged senior_talent, with their skills."""
+    _staff(request)
+    qs = (
+        Resident.objects.visible_to(request.user)
+        .filter(tags__code="senior_talent", status="active")
+        .select_related("dwelling__estate", "dwelling__building")
+        .prefetch_related(Prefetch("tags"))
+        .order_by("name", "pk")
+    )
+    skill = request.GET.get("skill", "").strip()
+    if skill:
+        qs = qs.filter(skills__icontains=skill)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    return render(
+        request, "volunteers/talent_list.html", {"page": page, "skill": skill, "query": f"skill={skill}"}
+    )
