@@ -1,0 +1,226 @@
+"""What the dashboard shows for a region and a period, computed once and rendered as HTML, .xlsx or PDF.
+
+Every rate comes from :mod:`tongxin.cases.rates` (the rollup tables and their formulas); this module only picks
+the slice, groups the periods for the trend lines and looks up names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongxin.cases import rates as case_rates
+from tongxin.cases.choices import OPEN_STATES, Channel, EventType
+from tongxin.cases.models import ROLLUP_COUNTERS, Case, CaseEvent, Category
+from tongxin.core.models import User
+from tongxin.regions.models import Department, Grid, Region
+from tongxin.regions.scoping import scope_for
+
+RATE_NAMES = ("response", "resolution", "resolution_in_time", "satisfaction", "rectification", "composite")
+
+
+def rate_labels() -> dict[str, str]:
+    return {
+        "response": _("响应率"),
+        "resolution": _("解决率"),
+        "resolution_in_time": _("按期办结率"),
+        "satisfaction": _("满意率"),
+        "rectification": _("意见箱整改率"),
+        "composite": _("综合得分"),
+    }
+
+
+@dataclass
+class Report:
+    region: Region
+    start: dt.date
+    end: dt.date
+    counters: dict[str, int]
+    rates: dict[str, float | None]
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    grids: list[dict[str, Any]] = field(default_factory=list)
+    departments: list[dict[str, Any]] = field(default_factory=list)
+    members: list[dict[str, Any]] = field(default_factory=list)
+    open_cases: int = 0
+    overdue_cases: int = 0
+    yellow_cases: int = 0
+    red_cases: int = 0
+
+
+def regions_for(user: Any) -> list[Region]:
+    """The subdistricts and communities the user may look at (scope), biggest first."""
+    return list(
+        Region.objects.visible_to(user)
+        .filter(kind__in=["subdistrict", "community"])
+        .order_by("depth", "path")
+    )
+
+
+def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last 90 days up to today."""
+    today = today or timezone.localdate()
+    return today - dt.timedelta(days=89), today
+
+
+def _pct_rates(c: dict[str, int], by_handler: bool = False) -> dict[str, float | None]:
+    return case_rates.rates_from(c, by_handler=by_handler)
+
+
+def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
+    filters = case_rates.Filters.for_region(region, start=start, end=end)
+    total = case_rates.rates(filters)
+    report = Report(region=region, start=start, end=end, counters=total["counters"], rates=total["rates"])
+
+    # trend: by month when the period is long, by week otherwise (sum the daily rollups, then the formulas)
+    by_month = (end - start).days > 62
+    buckets: OrderedDict[str, dict[str, int]] = OrderedDict()
+    for row in case_rates.rates_by("day", filters):
+        day: dt.date = row["key"]
+        if by_month:
+            label = f"{day:%Y-%m}"
+        else:
+            monday = day - dt.timedelta(days=day.weekday())
+            label = f"{monday:%m-%d}"
+        bucket = buckets.setdefault(label, {k: 0 for k in ROLLUP_COUNTERS})
+        for k, v in row["counters"].items():
+            bucket[k] += v
+    report.trend = [
+        {"label": label, "received": c["received"], "rates": _pct_rates(c)} for label, c in buckets.items()
+    ]
+
+    channel_names = dict(Channel.choices)
+    report.channels = [
+        {
+            "key": r["key"],
+            "name": str(channel_names.get(r["key"], r["key"])),
+            "received": r["counters"]["received"],
+        }
+        for r in case_rates.rates_by("channel", filters)
+        if r["counters"]["received"]
+    ]
+    cats = case_rates.rates_by("category_id", filters)
+    cat_names = dict(Category.objects.filter(pk__in=[r["key"] for r in cats]).values_list("pk", "name"))
+    report.categories = sorted(
+        (
+            {"name": cat_names.get(r["key"], "—"), "received": r["counters"]["received"], "rates": r["rates"]}
+            for r in cats
+            if r["counters"]["received"]
+        ),
+        key=lambda r: -r["received"],
+    )
+    grids = [r for r in case_rates.rates_by("grid_id", filters) if r["key"]]
+    grid_rows = {
+        g.pk: g for g in Grid.objects.filter(pk__in=[r["key"] for r in grids]).select_related("community")
+    }
+    report.grids = sorted(
+        (
+            {
+                "name": f"{grid_rows[r['key']].community.name} · {grid_rows[r['key']].name}"
+                if r["key"] in grid_rows
+                else str(r["key"]),
+                "received": r["counters"]["received"],
+                "rates": r["rates"],
+            }
+            for r in grids
+        ),
+        key=lambda r: (-(r["rates"]["composite"] or 0), -r["received"]),
+    )
+    subdistrict_id = region.pk if region.kind == "subdistrict" else region.parent_id
+    dept_ids = list(Department.objects.filter(subdistrict_id=subdistrict_id).values_list("pk", flat=True))
+    start_dt = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    end_dt = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
+    report.departments = _whistle_stats(dept_ids, start_dt, end_dt)
+
+    community_ids = list(filters.community_ids or ())
+    claims: list[Any] = list(
+        CaseEvent.objects.filter(
+            type=EventType.CLAIMED, community_ref__in=community_ids, at__gte=start_dt, at__lt=end_dt
+        )
+        .values("actor_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "actor_id")[:20]
+    )
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=[c["actor_id"] for c in claims])}
+    report.members = [{"name": names.get(c["actor_id"], "—"), "claims": c["n"]} for c in claims]
+
+    live = Case.objects.visible_to(user).filter(state__in=OPEN_STATES, community_id__in=community_ids)
+    agg = live.aggregate(
+        n=Count("id"),
+        late=Count("id", filter=Q(overdue=True)),
+        yellow=Count("id", filter=Q(supervision="yellow")),
+        red=Count("id", filter=Q(supervision="red")),
+    )
+    report.open_cases, report.overdue_cases = agg["n"], agg["late"]
+    report.yellow_cases, report.red_cases = agg["yellow"], agg["red"]
+    return report
+
+
+def _whistle_stats(dept_ids: list[int], start_dt: dt.datetime, end_dt: dt.datetime) -> list[dict[str, Any]]:
+    """cases.rates.whistle_stats; until its annotation names stop shadowing the ``late``/``rating`` fields
+    (SQLite and PostgreSQL refuse COUNT inside COUNT), the same figures counted here under other names."""
+    try:
+        with transaction.atomic():
+            return case_rates.whistle_stats(department_ids=dept_ids, start=start_dt, end=end_dt)
+    except DatabaseError:
+        pass
+    from django.db.models import Avg
+
+    from tongxin.cases.models import WhistleCall
+
+    qs = WhistleCall.objects.filter(
+        department_id__in=dept_ids, whistled_at__gte=start_dt, whistled_at__lt=end_dt
+    )
+    rows = (
+        qs.values("department_id", "department__name", "department__short_name")
+        .annotate(
+            n_calls=Count("id"),
+            n_reported=Count("id", filter=Q(reported_at__isnull=False)),
+            n_late=Count("id", filter=Q(late=True)),
+            n_on_time=Count("id", filter=Q(late=False)),
+            mean_rating=Avg("rating"),
+        )
+        .order_by("department_id")
+    )
+    out = []
+    for r in rows:
+        reported = list(
+            qs.filter(department_id=r["department_id"], reported_at__isnull=False).values_list(
+                "whistled_at", "reported_at"
+            )
+        )
+        minutes = [(b - a).total_seconds() / 60 for a, b in reported if a and b]
+        out.append(
+            {
+                "department_id": r["department_id"],
+                "department": r["department__short_name"] or r["department__name"],
+                "calls": r["n_calls"],
+                "reported": r["n_reported"],
+                "late": r["n_late"],
+                "on_time": r["n_on_time"],
+                "on_time_rate": round(r["n_on_time"] / r["n_calls"], 6) if r["n_calls"] else None,
+                "avg_minutes_to_report": round(sum(minutes) / len(minutes), 1) if minutes else None,
+                "avg_rating": round(float(r["mean_rating"]), 2) if r["mean_rating"] is not None else None,
+            }
+        )
+    return out
+
+
+def may_view(user: Any, region: Region) -> bool:
+    scope = scope_for(user)
+    return (
+        scope.has_role("subdistrict_admin", "community_staff")
+        and Region.objects.visible_to(user).filter(pk=region.pk).exists()
+    )
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
