@@ -203,6 +203,11 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "tongxin.core.notifications.ConsoleS
 # provided by the participation app (duty rosters); empty means the category's own handler list.
 CASES_ON_DUTY_PROVIDER = os.environ.get("CASES_ON_DUTY_PROVIDER", "")
 
+# Map tiles for the grid map (一图), e.g. an intranet tile server "https://tiles.example/{z}/{x}/{y}.png";
+# empty means a blank base layer with the grid polygons only (no outside network).
+TILE_URL = os.environ.get("TILE_URL", "")
+TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
+
 # Admin division code used when a subdistrict has none (仙桃市 429004).
 DEFAULT_ADMIN_DIVISION = os.environ.get("DEFAULT_ADMIN_DIVISION", "429004")
 
