@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tongxin.regions import views
 
 app_name = "regions"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", views.region_tree, name="tree"),
+    path("<int:pk>/", views.region_node, name="node"),
+]

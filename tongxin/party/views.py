@@ -1,0 +1,82 @@
+"""Staff pages of the party organisation: the tree, the member list and co-building units (大党委)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.party import services
+from tongxin.party.choices import MemberType
+from tongxin.party.models import PartyMember
+from tongxin.regions.scoping import scope_for
+
+PAGE_SIZE = 50
+
+
+def _require_party_role(request: HttpRequest) -> None:
+    if not scope_for(request.user).has_role(*services.PARTY_PAGE_ROLES):
+        raise Http404
+
+
+class MemberFilterForm(forms.Form):
+    q = forms.CharField(label=_("姓名"), required=False, max_length=50)
+    member_type = forms.ChoiceField(label=_("党员类型"), required=False)
+    organisation = forms.TypedChoiceField(label=_("所在组织"), required=False, coerce=int, empty_value=None)
+    service_post = forms.TypedChoiceField(label=_("服务岗位"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: object, orgs: list, posts: list, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["member_type"].choices = [("", _("全部")), *MemberType.choices]  # type: ignore[attr-defined]
+        self.fields["organisation"].choices = [("", _("全部")), *((o.pk, o.name) for o in orgs)]  # type: ignore[attr-defined]
+        self.fields["service_post"].choices = [("", _("全部")), *((p.pk, p.name) for p in posts)]  # type: ignore[attr-defined]
+
+
+@login_required
+def org_tree(request: HttpRequest) -> HttpResponse:
+    _require_party_role(request)
+    return render(request, "party/org_tree.html", {"roots": services.organisation_tree(request.user)})
+
+
+@login_required
+def member_list(request: HttpRequest) -> HttpResponse:
+    _require_party_role(request)
+    orgs = list(services.visible_organisations(request.user).only("pk", "name", "path").order_by("path"))
+    posts = list(services.visible_service_posts(request.user))
+    form = MemberFilterForm(request.GET or None, orgs=orgs, posts=posts)
+    data = form.cleaned_data if form.is_valid() else {}
+    organisation = next((o for o in orgs if o.pk == data.get("organisation")), None)
+    qs = services.member_list(
+        request.user,
+        member_type=data.get("member_type", ""),
+        organisation=organisation,
+        service_post_id=data.get("service_post"),
+        q=data.get("q", ""),
+    )
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode([(k, v) for k, vs in request.GET.lists() if k != "page" for v in vs])
+    return render(request, "party/member_list.html", {"form": form, "page": page, "query": query})
+
+
+@login_required
+def co_building_list(request: HttpRequest) -> HttpResponse:
+    _require_party_role(request)
+    return render(
+        request, "party/co_building_list.html", {"units": services.visible_co_building_units(request.user)}
+    )
+
+
+@login_required
+def co_building_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_party_role(request)
+    unit = get_object_or_404(services.visible_co_building_units(request.user), pk=pk)
+    members: list[PartyMember] = list(services.member_list(request.user, employer_id=unit.pk)[:500])
+    return render(
+        request,
+        "party/co_building_detail.html",
+        {"unit": unit, "members": members, "communities": unit.communities.order_by("name")},
+    )
