@@ -39,7 +39,9 @@ S = CaseState
 
 # The one transition table: from-state -> the states a service may move a case to.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.DISPATCHED, S.OPEN_FOR_CLAIMING, S.WHISTLED, S.MERGED}),
+    S.SUBMITTED: frozenset(
+        {S.ACCEPTED, S.REJECTED, S.DISPATCHED, S.OPEN_FOR_CLAIMING, S.WHISTLED, S.RESOLVED, S.MERGED}
+    ),
     S.ACCEPTED: frozenset(
         {S.DISPATCHED, S.OPEN_FOR_CLAIMING, S.IN_PROGRESS, S.WHISTLED, S.RESOLVED, S.REJECTED, S.MERGED}
     ),

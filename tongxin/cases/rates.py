@@ -256,12 +256,12 @@ def whistle_stats(
     rows = (
         qs.values("department_id", "department__name", "department__short_name")
         .annotate(
-            calls=Count("id"),
-            reported=Count("id", filter=Q(reported_at__isnull=False)),
-            late=Count("id", filter=Q(late=True)),
-            on_time=Count("id", filter=Q(late=False)),
-            avg_rating=Avg("rating"),
-            rated=Count("id", filter=Q(rating__isnull=False)),
+            n_calls=Count("id"),
+            n_reported=Count("id", filter=Q(reported_at__isnull=False)),
+            n_late=Count("id", filter=Q(late=True)),
+            n_on_time=Count("id", filter=Q(late=False)),
+            n_avg_rating=Avg("rating"),
+            n_rated=Count("id", filter=Q(rating__isnull=False)),
         )
         .order_by("department_id")
     )
@@ -278,14 +278,14 @@ def whistle_stats(
             {
                 "department_id": r["department_id"],
                 "department": r["department__short_name"] or r["department__name"],
-                "calls": r["calls"],
-                "reported": r["reported"],
-                "late": r["late"],
-                "on_time": r["on_time"],
-                "on_time_rate": _ratio(r["on_time"], r["calls"]),
+                "calls": r["n_calls"],
+                "reported": r["n_reported"],
+                "late": r["n_late"],
+                "on_time": r["n_on_time"],
+                "on_time_rate": _ratio(r["n_on_time"], r["n_calls"]),
                 "avg_minutes_to_report": round(avg.total_seconds() / 60, 1) if avg else None,
-                "rated": r["rated"],
-                "avg_rating": round(float(r["avg_rating"]), 2) if r["avg_rating"] is not None else None,
+                "rated": r["n_rated"],
+                "avg_rating": round(float(r["n_avg_rating"]), 2) if r["n_avg_rating"] is not None else None,
             }
         )
     return out

@@ -370,6 +370,7 @@ def submit(
     dwelling: Any = None,
     building: Any = None,
     estate: Any = None,
+    community: Any = None,
     address: str = "",
     latitude: float | None = None,
     longitude: float | None = None,
@@ -384,7 +385,7 @@ def submit(
 
     The location is resolved from the most precise input: dwelling → building/entrance → estate → address text
     (:func:`tongxin.regions.address.resolve_address`) → latitude/longitude (grid polygon) → the reporter's
-    dwelling. A location that resolves nowhere is an error, except for the suggestion box.
+    dwelling → ``community`` (a community's own suggestion box). A location that resolves nowhere is an error, except for the suggestion box.
     """
     now = _now(now)
     if channel not in Channel.values:
@@ -450,6 +451,9 @@ def submit(
         placed = _place(case, grid=grid_at(latitude, longitude))
     if not placed and case.reporter is not None and case.reporter.dwelling_id:
         placed = _place(case, dwelling=case.reporter.dwelling)
+    if not placed and community is not None:  # e.g. a community's own suggestion box
+        case.community_id, case.subdistrict_id = community.pk, community.parent_id
+        placed = True
     if not placed and channel != Channel.SUGGESTION_BOX:
         raise CaseError(
             _("无法确定诉求发生的位置，请填写房屋、楼栋、小区或可识别的地址"), code="unknown_location"

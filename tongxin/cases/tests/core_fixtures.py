@@ -31,3 +31,20 @@ def new_case(
         now=now,
         **kw,
     )
+
+
+def make_member(world: World, username: str, key: str = "a1", post: str = "patrol", seq: int = 50) -> Any:
+    """A party member living in dwelling ``key`` (grid of that dwelling) holding service post ``post``."""
+    from tongxin.conftest import make_resident, make_user
+    from tongxin.party.models import PartyMember, ServicePost
+    from tongxin.regions.models import RoleAssignment
+
+    user = make_user(username)
+    RoleAssignment.objects.create(user=user, role="volunteer")
+    resident = make_resident(world.dwellings[key], username, seq)
+    resident.user = user
+    resident.save(update_fields=["user"])
+    community = world.dwellings[key].community
+    sp, _ = ServicePost.objects.get_or_create(community=community, code=post, defaults={"name": post})
+    PartyMember.objects.create(resident=resident, member_type="resident", service_post=sp)
+    return user
