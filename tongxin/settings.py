@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tongxin.people",
     "tongxin.party",
     "tongxin.cases",
+    "tongxin.cases.routing",
     "tongxin.volunteers",
     "tongxin.points",
     "tongxin.dashboard",
