@@ -395,3 +395,16 @@ def test_change_head_through_the_household_page(world):
     assert zhang.household.head_id == son.pk and zhang.relation == "parent"
     # and another community's staff get 404
     assert world.client("staff_b").post(url, {"new_head": zhang.pk}).status_code == 404
+
+
+def test_pages_are_chinese_by_default_and_english_on_request(world):
+    # given community staff
+    c = world.client("staff_a")
+    url = reverse("people:resident_detail", args=[world.residents["a1"].pk])
+    # when they open a page without choosing a language, then it is in Chinese
+    assert "查看证件号码" in c.get(url).content.decode()
+    # when they switch to English (the switch in base.html posts to set_language), then the page is in English
+    c.post(reverse("set_language"), {"language": "en", "next": url})
+    html = c.get(url).content.decode()
+    assert "Reveal ID number" in html and "Household members" in html
+    assert "Search residents" in c.get(reverse("people:resident_list")).content.decode()
