@@ -55,6 +55,9 @@ def chromium() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop on the test thread; the test's own ORM calls are still
+    # synchronous, so Django's async-safety guard is lifted for browser tests only.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -149,3 +152,16 @@ def measure(page: Any, name: str, full_page: bool = True) -> dict[str, Any]:
     metrics[name] = figures
     PAGE_METRICS.write_text(json.dumps(metrics, ensure_ascii=False, indent=1))
     return figures
+
+
+@pytest.fixture
+def default_categories(transactional_db: None) -> None:
+    """The default category tree comes from a data migration; a transactional test's flush removes it."""
+    import importlib
+
+    from django.apps import apps
+
+    from tongxin.cases.models import Category
+
+    if not Category.objects.exists():
+        importlib.import_module("tongxin.cases.migrations.0002_default_categories").forwards(apps, None)
