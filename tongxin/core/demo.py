@@ -7,6 +7,7 @@ Everything here is deterministic: the same seed gives the same people. Nothing h
 * **Id numbers** (身份证号) have the region prefix 429004 (仙桃市), a real birth date and a valid GB 11643 checksum,
   but their 3-digit sequence code always starts with ``99`` (``429004YYYYMMDD99gC``). That marks them as demo
   numbers: grep the registry for ``99`` at positions 15–16 to find them.
+* **Passports** of foreign residents are ``X99`` + 7 digits.
 * **Phones** are ``170xxxxxxxx``, the virtual-operator range, never issued to the numbers generated here.
 
 Apps add demo rows with a module ``tongxin/<app>/demo.py`` defining ``load(rng: random.Random, out) -> None``.
@@ -34,6 +35,7 @@ ID_PREFIX = "429004"  # 仙桃市
 REFERENCE_DATE = dt.date(2026, 1, 1)
 FAKE_SEQUENCE_PREFIX = 99  # id numbers' sequence code 99x marks them as synthetic
 PHONE_PREFIX = "170"
+FAKE_PASSPORT_PREFIX = "X99"  # foreign residents' passports: X99 + 7 digits, a format no country issues
 
 # Apps whose demo data the loader writes itself (the foundation); every other app may have a demo.py.
 FOUNDATION_APPS = ("tongxin.core", "tongxin.regions", "tongxin.people", "tongxin.party")

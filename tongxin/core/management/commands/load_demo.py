@@ -29,9 +29,9 @@ from tongxin.core.audit import record
 from tongxin.core.models import AuditLog, User
 from tongxin.party.choices import CoBuildingKind, MemberType, OrganisationKind
 from tongxin.party.models import CoBuildingUnit, Organisation, PartyMember, ServicePost
-from tongxin.people.choices import TAGS, Relation, ResidenceStatus
+from tongxin.people.choices import TAGS, IdKind, Relation, ResidenceStatus
 from tongxin.people.models import Household, Membership, Resident, Tag
-from tongxin.people.pii import set_id_number, set_phone
+from tongxin.people.pii import set_foreign_document, set_id_number, set_phone
 from tongxin.regions import demo_data
 from tongxin.regions.models import Department, Dwelling, Grid, PropertyCompany, Region, RoleAssignment
 
@@ -75,6 +75,14 @@ PROPERTY_COMPANY = "满庭春第一物业服务公司"
 PROPERTY_HOTLINE = "400-000-1715"  # fake number: the 24-hour line of seed 000 and its 1715 rule
 FUFENG_PROPERTY = "富丰新城物业服务中心"
 
+# 境外人员: a few households of foreigners with (fake) passports; names as the registry writes them
+FOREIGN_SHARE = 0.002
+# (family names, male given names, female given names) per nationality, as the registry transliterates them
+FOREIGN_NAMES = (
+    (("佐藤", "铃木", "高桥", "田中"), ("健", "翔太", "大辅", "拓也"), ("美咲", "阳子", "由美", "爱")),
+    (("金", "朴", "崔", "郑"), ("敏俊", "成民", "俊浩", "在勋"), ("秀妍", "智妍", "惠珍", "恩静")),
+    (("阮", "陈", "黎", "范"), ("文雄", "文明", "德胜", "光海"), ("氏梅", "氏兰", "氏花", "氏秋")),
+)
 # household sizes: weights for 1..6 people
 SIZE_WEIGHTS = {
     "local": (12, 22, 31, 20, 11, 4),
@@ -425,7 +433,7 @@ class FoundationLoader:
     def _people(self) -> None:
         rng = self.rng
         households: list[Household] = []
-        plans: list[tuple[Household, Dwelling, list[Person], bool]] = []
+        plans: list[tuple[Household, Dwelling, list[Person], str]] = []
         specs = {e.name: e for c in demo_data.COMMUNITIES for e in c.estates}
         for infos in self.buildings.values():
             for info in infos:
@@ -433,29 +441,49 @@ class FoundationLoader:
                 for d in info.dwellings:
                     if rng.random() >= spec.occupancy:
                         continue
-                    migrant = rng.random() < spec.migrant_share
+                    draw = rng.random()
+                    status: str = (
+                        ResidenceStatus.FOREIGN
+                        if draw < FOREIGN_SHARE
+                        else ResidenceStatus.MIGRANT
+                        if draw < spec.migrant_share
+                        else ResidenceStatus.REGISTERED
+                    )
                     started = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(13 * 365))
                     hh = Household(dwelling=d, started_on=started)
                     households.append(hh)
-                    plans.append((hh, d, self._household(migrant), migrant))
+                    people = self._household(status != ResidenceStatus.REGISTERED)
+                    if status == ResidenceStatus.FOREIGN:
+                        family, male, female = rng.choice(FOREIGN_NAMES)
+                        surname = rng.choice(family)
+                        for p in people:
+                            p.name = surname + rng.choice(female if p.female else male)
+                    plans.append((hh, d, people, status))
         fast_insert(Household, households)
         residents: list[Resident] = []
         owners: list[tuple[Person, BuildingInfo | None]] = []
         building_of = {
             d.pk: info for infos in self.buildings.values() for info in infos for d in info.dwellings
         }
-        for hh, d, people, migrant in plans:
+        passports = 0
+        for hh, d, people, status in plans:
             for p in people:
                 birth = demo.birth_date_for_age(rng, p.age)
-                number, _birth = self.ids.make(birth, p.female)
                 r = Resident(
                     name=p.name,
                     dwelling_id=d.pk,
                     household_id=hh.pk,
                     relation=p.relation,
-                    residence_status=ResidenceStatus.MIGRANT if migrant else ResidenceStatus.REGISTERED,
+                    residence_status=status,
                 )
-                set_id_number(r, number)
+                if status == ResidenceStatus.FOREIGN:
+                    passports += 1
+                    r.id_kind = IdKind.PASSPORT
+                    set_foreign_document(r, f"{demo.FAKE_PASSPORT_PREFIX}{passports:07d}")
+                    r.gender, r.birth_date = ("F" if p.female else "M"), birth
+                else:
+                    number, _birth = self.ids.make(birth, p.female)
+                    set_id_number(r, number)
                 if p.has_phone:
                     set_phone(r, self.phones.make())
                 p.resident = r
@@ -539,6 +567,7 @@ class FoundationLoader:
             r
             for r in pool
             if r.pk not in taken
+            and r.residence_status != ResidenceStatus.FOREIGN
             and ages[0] <= self.person_of[r.pk].age <= ages[1]
             and "watched" not in self.person_of[r.pk].tags
         ]
@@ -832,6 +861,7 @@ class FoundationLoader:
             if info.estate.pk == estate.pk
             for r in info.residents
             if r.phone_hash
+            and r.residence_status == ResidenceStatus.REGISTERED
             and r.pk not in party
             and 30 <= self.person_of[r.pk].age <= 55
             and "watched" not in self.person_of[r.pk].tags
