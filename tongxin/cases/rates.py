@@ -43,7 +43,9 @@ def event_deltas(event_type: str, payload: dict[str, Any], channel: str) -> dict
         d["responded"] += 1
         if payload.get("response_in_time"):
             d["responded_in_time"] += 1
-    if event_type in ASSIGNING_EVENTS and payload.get("assignee") is not None:
+    if event_type in ASSIGNING_EVENTS and any(
+        payload.get(k) for k in ("assignee", "property_company", "department")
+    ):
         d["assigned"] += 1
     if event_type == EventType.RESOLVED:
         d["resolved"] += 1
