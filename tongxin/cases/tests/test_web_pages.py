@@ -186,3 +186,16 @@ def test_suggestion_box_anonymous_with_receipt(world):
     assert case.get_state_display() in r.content.decode()
     r = c.get("/cases/receipt/", {"number": case.number, "code": "WRONGCODE1"})
     assert "不正确" in r.content.decode()
+
+
+def test_pages_switch_to_english(world, cases):
+    # given a staff user who picked English with the switch in the top bar
+    c = world.client("staff_a")
+    c.post("/i18n/setlang/", {"language": "en", "next": "/cases/"})
+    # then the workbench, the case page, the intake screen and the dashboard speak English
+    assert "Case workbench" in c.get("/cases/").content.decode()
+    assert "Available actions" in c.get(f"/cases/{cases['a1'].pk}/").content.decode()
+    assert "24-hour hotline intake" in c.get("/cases/intake/").content.decode()
+    assert "Grids ranked" in c.get("/dashboard/").content.decode()
+    # and the resident sign-in page too
+    assert "Sign in with your phone" in c.get("/m/login/?again=1").content.decode()
