@@ -194,6 +194,18 @@ class ResidentPatch(Schema):
     tags: list[str] | None = Field(None, description="Replaces the tags I can see")
 
 
+class MoveInIn(Schema):
+    dwelling: int = Field(description="Id of the dwelling moved into")
+    relation: Relation = Field(Relation.HEAD, description="Relation to the head when joining its household")
+    start_household: bool = Field(False, description="Start a new household even if the dwelling has one")
+    on: dt.date | None = Field(None, description="Date of the move (default today)")
+
+
+class MoveOutIn(Schema):
+    status: Literal["moved_out", "deceased"] = "moved_out"
+    on: dt.date | None = Field(None, description="Date of leaving (default today)")
+
+
 class RevealIn(Schema):
     what: Literal["id_number", "phone"]
 
@@ -336,6 +348,42 @@ def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPat
                 services.set_tags(request.user, resident, sent["tags"])
     except PermissionDenied:
         # I may see this resident (else 404 above) but my role may not change them here.
+        return Status(403, {"detail": "Forbidden"})
+    return _detail(request, resident.pk)
+
+
+@router.post(
+    "/residents/{int:resident_id}/move-in",
+    response={200: ResidentDetailOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Move a resident into a dwelling (joining its household or starting one); history is kept",
+)
+def move_in(request: HttpRequest, resident_id: int, payload: MoveInIn) -> Any:
+    resident = _visible_or_404(request, resident_id)
+    dwelling = Dwelling.objects.filter(pk=payload.dwelling).first() or Dwelling(pk=payload.dwelling)
+    try:
+        services.move_in(
+            request.user,
+            resident,
+            dwelling,
+            relation=payload.relation,
+            start_household=payload.start_household,
+            on=payload.on,
+        )
+    except PermissionDenied:
+        return Status(403, {"detail": "Forbidden"})
+    return _detail(request, resident.pk)
+
+
+@router.post(
+    "/residents/{int:resident_id}/move-out",
+    response={200: ResidentDetailOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Record that a resident moved out or died; the person and their history are kept",
+)
+def move_out(request: HttpRequest, resident_id: int, payload: MoveOutIn) -> Any:
+    resident = _visible_or_404(request, resident_id)
+    try:
+        services.move_out(request.user, resident, on=payload.on, status=payload.status)
+    except PermissionDenied:
         return Status(403, {"detail": "Forbidden"})
     return _detail(request, resident.pk)
 

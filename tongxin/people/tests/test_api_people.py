@@ -390,3 +390,56 @@ def test_resident_list_runs_constant_queries_whatever_the_page_size(world):
             counts.append(len(ctx.captured_queries))
         # then a page of 1 and a page of 200 cost the same, small number of queries
         assert counts[0] == counts[1] <= 10, (params, counts)
+
+
+def test_move_in_and_out_keep_the_history(world):
+    a1, a2 = world.residents["a1"], world.residents["a2"]
+    staff = api(world.users["staff_a"])
+    # when 李四 moves into 张三's dwelling as his spouse
+    moved = staff.post(
+        f"/api/v1/people/residents/{a2.pk}/move-in",
+        {"dwelling": world.dwellings["a1"].pk, "relation": "spouse"},
+        content_type=JSON,
+    )
+    # then she lives there in his household, and her earlier stay is kept, closed
+    assert moved.status_code == 200, moved.content
+    body = moved.json()
+    assert body["dwelling"]["id"] == world.dwellings["a1"].pk and body["household_id"] == a1.household_id
+    assert [(s["address"], s["moved_out_on"] is None) for s in body["stays"]] == [
+        ("锦绣江山5栋2单元501", False),
+        ("锦绣江山3栋2单元501", True),
+    ]
+    household = staff.get(f"/api/v1/people/households/{a1.household_id}").json()
+    assert sorted(m["resident"]["name"] for m in household["members"]) == ["张三", "李四"]
+    # when she moves out
+    out = staff.post(f"/api/v1/people/residents/{a2.pk}/move-out", {"status": "moved_out"}, content_type=JSON)
+    # then she is no longer listed as living there, but is kept with her whole history
+    assert out.status_code == 200 and out.json()["status"] == "moved_out"
+    assert names(staff.get("/api/v1/people/residents/")) == ["张三"]
+    assert names(staff.get("/api/v1/people/residents/?status=moved_out")) == ["李四"]
+    assert all(s["moved_out_on"] for s in out.json()["stays"])
+    assert AuditLog.objects.filter(object_id=str(a2.pk), field__in=["dwelling", "status"]).count() == 2
+    # and moving out twice is a 422 naming the field
+    again = staff.post(f"/api/v1/people/residents/{a2.pk}/move-out", {}, content_type=JSON)
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["body", "status"]
+
+
+def test_moves_outside_scope_or_role_are_refused(world):
+    a1 = world.residents["a1"]
+    into_grid_2 = {"dwelling": world.dwellings["a2"].pk, "relation": "other"}
+    # a grid worker cannot move their resident into another grid's dwelling
+    response = api(world.users["grid_1"]).post(
+        f"/api/v1/people/residents/{a1.pk}/move-in", into_grid_2, content_type=JSON
+    )
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "dwelling"]
+    # property staff may not move anyone; a resident out of scope is 404
+    prop = api(world.users["property"]).post(
+        f"/api/v1/people/residents/{a1.pk}/move-out", {}, content_type=JSON
+    )
+    assert prop.status_code == 403
+    other = api(world.users["grid_3"]).post(
+        f"/api/v1/people/residents/{a1.pk}/move-out", {}, content_type=JSON
+    )
+    assert other.status_code == 404
+    a1.refresh_from_db()
+    assert a1.status == "active" and a1.dwelling_id == world.dwellings["a1"].pk
