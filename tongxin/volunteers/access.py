@@ -64,3 +64,14 @@ def resident_of(user: Any) -> Any:
     from tongxin.people.models import Resident
 
     return Resident.objects.select_related("dwelling", "household").filter(user=user).first()
+
+
+def accounts_visible(user: Any) -> Any:
+    """Ledger accounts: persons and households in the user's registry scope; community and unit accounts of
+    the communities the user works in."""
+    from tongxin.volunteers.models import Account
+
+    scope = scope_for(user)
+    return Account.objects.filter(
+        (Q(dwelling__isnull=False) & scope.q("dwelling__")) | (Q(dwelling__isnull=True) & community_q(user))
+    )

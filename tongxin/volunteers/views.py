@@ -25,10 +25,16 @@ from tongxin.party.models import PartyMember, ServicePost
 from tongxin.people.models import Resident
 from tongxin.regions.scoping import scope_for
 from tongxin.volunteers import alerts, ledger, services
-from tongxin.volunteers.access import community_q, is_staff_user, may_manage, staff_community_ids
+from tongxin.volunteers.access import (
+    accounts_visible,
+    community_q,
+    is_staff_user,
+    may_manage,
+    staff_community_ids,
+)
 from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus, Unit
 from tongxin.volunteers.forms import ActivityForm, ShiftForm
-from tongxin.volunteers.models import Account, Activity, DutyShift, LedgerTransaction, PostAssignment
+from tongxin.volunteers.models import Activity, DutyShift, LedgerTransaction, PostAssignment
 
 PAGE = 50
 
@@ -239,18 +245,10 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ----------------------------------------------------------------------------------------------- ledger
-def _accounts_visible(user: Any) -> Any:
-    """Person and household accounts in the user's registry scope; community and unit accounts by community."""
-    scope = scope_for(user)
-    return Account.objects.filter(
-        (Q(dwelling__isnull=False) & scope.q("dwelling__")) | (Q(dwelling__isnull=True) & community_q(user))
-    )
-
-
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
     _staff(request)
-    qs = _accounts_visible(request.user).select_related("community")
+    qs = accounts_visible(request.user).select_related("community")
     unit = request.GET.get("unit", "")
     if unit in Unit.values:
         qs = qs.filter(unit=unit)
@@ -277,7 +275,7 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
 @login_required
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _staff(request)
-    account = get_object_or_404(_accounts_visible(request.user).select_related("community"), pk=pk)
+    account = get_object_or_404(accounts_visible(request.user).select_related("community"), pk=pk)
     can_manage = may_manage(request.user, account.community_id)
     if request.method == "POST":
         _manage(request, account.community_id)
