@@ -31,17 +31,19 @@ from tongxin.regions.scoping import scope_for
 PAGE_SIZE = 30
 
 
+WORKBENCH_ROLES = (
+    "subdistrict_admin",
+    "community_staff",
+    "grid_worker",
+    "property_staff",
+    "department_liaison",
+    "volunteer",
+)
+
+
 def _staff(request: HttpRequest) -> None:
     """Workbench pages are for staff roles and members/volunteers; residents have their phone pages."""
-    scope = scope_for(request.user)
-    if not scope.has_role(
-        "subdistrict_admin",
-        "community_staff",
-        "grid_worker",
-        "property_staff",
-        "department_liaison",
-        "volunteer",
-    ):
+    if not scope_for(request.user).has_role(*WORKBENCH_ROLES):
         raise Http404
 
 
@@ -97,6 +99,9 @@ def _team_q(user: Any) -> Q:
 
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    if scope.has_role("resident") and not scope.has_role(*WORKBENCH_ROLES):
+        return redirect("cases:resident_home")  # residents follow their requests on the phone pages
     _staff(request)
     qs, form, mine = _queue(request)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
