@@ -459,6 +459,44 @@ def grid_roster(actor: Any, grid: Any) -> QuerySet[Any]:
     )
 
 
+def grid_roster_dwellings(actor: Any, grid: Any) -> QuerySet[Dwelling]:
+    """The grid's dwellings the actor sees, in roster order, without the per-dwelling columns (for paging)."""
+    return (
+        Dwelling.objects.visible_to(actor)
+        .filter(grid=grid)
+        .select_related("estate", "building", "entrance")
+        .order_by(
+            "estate__name", "building__number", "building_id", "entrance__number", "entrance_id", "number"
+        )
+    )
+
+
+def add_roster_columns(dwellings: list[Any]) -> None:
+    """Set ``head_name`` and ``party_household`` on one page of dwellings with one query.
+
+    Everyone living in a dwelling belongs to one of its current households, so the party flag is read per
+    current household and combined per dwelling.
+    """
+    members = Resident.objects.filter(
+        household=OuterRef("pk"), status=ResidentStatus.ACTIVE, party_member__active=True
+    )
+    rows = (
+        Household.objects.filter(dwelling_id__in=[d.pk for d in dwellings], ended_on__isnull=True)
+        .annotate(has_member=Exists(members))
+        .order_by("dwelling_id", "started_on", "pk")
+        .values_list("dwelling_id", "head__name", "has_member")
+    )
+    heads: dict[int, str] = {}
+    party: set[int] = set()
+    for dwelling_id, head_name, has_member in rows:
+        heads[dwelling_id] = head_name or heads.get(dwelling_id, "")
+        if has_member:
+            party.add(dwelling_id)
+    for d in dwellings:
+        d.head_name = heads.get(d.pk, "")
+        d.party_household = d.pk in party
+
+
 def export_grid_roster(actor: Any, grid: Any) -> bytes:
     """The grid roster as an .xlsx workbook; the export is audited with its row count."""
     from openpyxl import Workbook

@@ -353,7 +353,7 @@ def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A grid: code, chief, workers, party branch, buildings and its roster (一表)."""
     registry_scope(request)
     grid = get_object_or_404(
-        Grid.objects.visible_to(request.user).select_related("community", "chief"), pk=pk
+        Grid.objects.visible_to(request.user).select_related("community", "chief", "party_branch"), pk=pk
     )
     try:
         branch = grid.party_branch  # type: ignore[attr-defined]
@@ -365,7 +365,10 @@ def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("parent")
         .order_by("parent__name", "number", "pk")
     )
-    page = Paginator(services.grid_roster(request.user, grid), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(services.grid_roster_dwellings(request.user, grid), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    services.add_roster_columns(list(page.object_list))
     return render(
         request,
         "people/grid_detail.html",

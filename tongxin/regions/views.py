@@ -6,10 +6,12 @@ regions the user cannot reach answer 404.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -19,6 +21,33 @@ from tongxin.regions.models import Dwelling
 from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 50
+
+
+def _add_households(dwellings: list[Any]) -> None:
+    """Set ``head_name`` and ``resident_count`` on one page of dwellings with two queries.
+
+    Done for the page only, after paginating: correlated subqueries in the paginated query would be evaluated
+    for every dwelling of the region before sorting.
+    """
+    # The region page reads households by model name rather than importing the people app (which sits above).
+    household_model = apps.get_model("people", "Household")
+    resident_model = apps.get_model("people", "Resident")
+    ids = [d.pk for d in dwellings]
+    heads = dict(
+        household_model.objects.filter(dwelling_id__in=ids, ended_on__isnull=True)
+        .order_by("dwelling_id", "started_on", "pk")
+        .values_list("dwelling_id", "head__name")
+    )
+    counts = dict(
+        resident_model.objects.filter(dwelling_id__in=ids)
+        .order_by()
+        .values("dwelling_id")
+        .annotate(n=Count("pk", filter=Q(status="active")))
+        .values_list("dwelling_id", "n")
+    )
+    for d in dwellings:
+        d.head_name = heads.get(d.pk) or ""
+        d.resident_count = counts.get(d.pk, 0)
 
 
 def _require_registry(request: HttpRequest) -> None:
@@ -36,22 +65,23 @@ def region_tree(request: HttpRequest) -> HttpResponse:
 def region_node(request: HttpRequest, pk: int) -> HttpResponse:
     _require_registry(request)
     region = get_object_or_404(services.reachable(request.user), pk=pk)
-    children = services.reachable(request.user).filter(parent=region).order_by("number", "name", "pk")
-    dwellings = Dwelling.objects.visible_to(request.user).filter(**{f"{region.kind}_id": region.pk})
-    # The dwelling list sits on the region page, so it reads households by name rather than importing people.
-    household_model = apps.get_model("people", "Household")
-    current = household_model.objects.filter(dwelling=OuterRef("pk"), ended_on__isnull=True).order_by(
-        "-started_on"
+    # The regions above are reachable by definition; fetch them with the reachable children in one query.
+    above_ids = [i for i in region.ancestor_ids() if i != region.pk]
+    around = list(
+        services.reachable(request.user)
+        .filter(Q(pk__in=above_ids) | Q(parent=region))
+        .order_by("depth", "number", "name", "pk")
     )
+    ancestors = [r for r in around if r.pk in above_ids]
+    children = [r for r in around if r.parent_id == region.pk]
     dwellings = (
-        dwellings.select_related("estate", "building", "entrance")
-        .annotate(
-            head_name=Subquery(current.values("head__name")[:1]),
-            resident_count=Count("residents", filter=Q(residents__status="active")),
-        )
+        Dwelling.objects.visible_to(request.user)
+        .filter(**{f"{region.kind}_id": region.pk})
+        .select_related("estate", "building", "entrance")
         .order_by("estate_id", "building_id", "entrance_id", "number")
     )
     page = Paginator(dwellings, PAGE_SIZE).get_page(request.GET.get("page"))
+    _add_households(list(page.object_list))
     grids = []
     if region.kind == RegionKind.COMMUNITY:
         grids = list(region.grids.filter(pk__in=services.visible_grid_ids(request.user)).order_by("code"))
@@ -60,7 +90,7 @@ def region_node(request: HttpRequest, pk: int) -> HttpResponse:
         "regions/node.html",
         {
             "region": region,
-            "ancestors": region.ancestors().exclude(pk=region.pk),
+            "ancestors": ancestors,
             "children": children,
             "grids": grids,
             "page": page,
