@@ -297,7 +297,7 @@ class ReceiptOut(Schema):
 # Helpers
 
 
-def _row(c: Case) -> dict[str, Any]:
+def _row(c: Any) -> dict[str, Any]:
     parts = [c.estate.name if c.estate_id else "", c.building.name if c.building_id else ""]
     location = "".join(p for p in parts if p) or c.address
     return {
@@ -348,7 +348,7 @@ def _details(e: CaseEvent) -> dict[str, Any]:
     return {k: v for k, v in (e.payload or {}).items() if k in keep and v not in (None, "", [])}
 
 
-def _detail(request: HttpRequest, c: Case) -> dict[str, Any]:
+def _detail(request: HttpRequest, c: Any) -> dict[str, Any]:
     events = (
         CaseEvent.objects.filter(case=c)
         .exclude(type=EventType.COMMENT, payload__isnull=True)
@@ -424,7 +424,7 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
         {
             "code": c.service_code,
             "name": str(c.name),
-            "parent": c.parent.service_code if c.parent_id else None,
+            "parent": c.parent.service_code if c.parent is not None else None,
             "description": c.description,
             "handler_kind": c.handler_kind,
             "policy": str(c.policy.name),
@@ -475,13 +475,13 @@ def suggest_view(
     suggestions = suggest.suggest(text)
     found = resolve_address(address) if address.strip() else None
     place = _place_out(found) if found is not None else None
-    dwelling = None
+    dwelling: Any = None
     if dwelling_id is not None:
         dwelling = Dwelling.objects.filter(pk=dwelling_id).first()
     elif found is not None:
         dwelling = found.dwelling
     building = found.building if found is not None else None
-    cat = None
+    cat: Any = None
     if category:
         cat = Category.objects.filter(service_code=category, active=True).first()
     elif suggestions and suggestions[0].confidence >= 0.5:
@@ -691,6 +691,7 @@ def receipt(request: HttpRequest, code: str, number: str = "") -> Any:
     from tongxin.cases.open311 import mask_personal
 
     code = code.strip().upper()
+    c: Any
     if number:
         c = services.lookup_by_receipt(number, code)
     else:

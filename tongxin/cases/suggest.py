@@ -19,7 +19,7 @@ import io
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,7 @@ def char_ngrams(text: str, lo: int = NGRAM_RANGE[0], hi: int = NGRAM_RANGE[1]) -
 # Keyword rules
 
 
-def keyword_scores(text: str, keywords: dict[str, Sequence[str]]) -> dict[str, float]:
+def keyword_scores(text: str, keywords: Mapping[str, Sequence[str]]) -> dict[str, float]:
     """Score per category code: each keyword found counts 1 + 0.25 per character beyond the second."""
     cleaned = normalise(text).replace(" ", "")
     scores: dict[str, float] = {}
@@ -91,7 +91,7 @@ def keyword_scores(text: str, keywords: dict[str, Sequence[str]]) -> dict[str, f
 
 
 def keyword_suggestions(
-    text: str, keywords: dict[str, Sequence[str]], names: dict[str, str], k: int = 3
+    text: str, keywords: Mapping[str, Sequence[str]], names: dict[str, str], k: int = 3
 ) -> list[Suggestion]:
     scores = keyword_scores(text, keywords)
     total = sum(scores.values())
@@ -147,7 +147,7 @@ class TrainedModel:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> TrainedModel:
+    def from_bytes(cls, blob: bytes | memoryview) -> TrainedModel:
         with np.load(io.BytesIO(bytes(blob)), allow_pickle=False) as z:
             terms = [str(t) for t in z["terms"]]
             return cls(
