@@ -38,6 +38,12 @@ def bad_rows() -> list[list[Any]]:
     return rows
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # autouse fixtures run before ``world``: its nine users need no slow password hashing here
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def registry_counts() -> tuple[int, int, int, int]:
     return (
         Resident.objects.count(),
