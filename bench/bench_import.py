@@ -50,7 +50,7 @@ def raw_copy_seconds(path: Path) -> float:
     """COPY the CSV as it is into an unlogged-free plain table of text columns (no parsing, no indexes)."""
     from django.db import connection
 
-    from bench.gen_residents import HEADER
+    from gen_residents import HEADER
 
     cols = ", ".join(f"c{i} text" for i in range(len(HEADER)))
     with connection.cursor() as cur:
@@ -80,7 +80,7 @@ def main() -> int:
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
-    from bench import gen_residents
+    import gen_residents
 
     csv_path = ROOT / "var" / "bench" / f"residents-{args.rows}.csv"
     if not csv_path.exists():

@@ -1244,10 +1244,10 @@ def import_party_members(ctx: Context, table: Table, index: dict[str, int]) -> C
             parsed.append((row, id_hash, values))
     ctx.total = n
     people: dict[str, tuple[int, int | None, int | None]] = {}
-    found = Resident.objects.values_list(
+    people_qs = Resident.objects.values_list(
         "pk", "id_number_hash", "dwelling__estate_id", "dwelling__community_id"
     )
-    for pk, h, estate, community in _where_in(found, "id_number_hash", [h for _r, h, _v in parsed]):
+    for pk, h, estate, community in _where_in(people_qs, "id_number_hash", [h for _r, h, _v in parsed]):
         people[h] = (pk, estate, community)
     members = {
         r[0]: r
