@@ -251,11 +251,10 @@ class FoundationLoader:
 
     def run(self) -> None:
         self._ensure_tags()
-        self._places()
-        self._people()
-        self._organisations()
-        self._units()
-        self._users()
+        for step in (self._places, self._people, self._organisations, self._units, self._users):
+            started = time.monotonic()
+            step()
+            self.out.write(f"  {step.__name__.strip('_')}: {time.monotonic() - started:.1f} s")
         record(
             AuditLog.Action.IMPORT,
             object_type="demo",
