@@ -49,6 +49,7 @@ class OrgNode:
     org: Organisation
     visible: bool
     children: list[OrgNode] = field(default_factory=list)
+    total: int = 0
 
 
 def organisation_tree(user: Any) -> list[OrgNode]:
@@ -64,10 +65,21 @@ def organisation_tree(user: Any) -> list[OrgNode]:
     above = list(Organisation.objects.filter(pk__in=sorted(above_ids)).order_by("path"))
     nodes = {o.pk: OrgNode(o, o.pk in visible_ids) for o in sorted([*above, *visible], key=lambda o: o.path)}
     roots: list[OrgNode] = []
-    for node in nodes.values():
+    for node in sorted(
+        nodes.values(), key=lambda n: n.org.pk
+    ):  # creation order, not the string order of paths
         parent = nodes.get(node.org.parent_id) if node.org.parent_id else None
         (parent.children if parent else roots).append(node)
+    for node in roots:
+        _total(node)
     return roots
+
+
+def _total(node: OrgNode) -> int:
+    """Members of the unit and every unit below it (as ``node.total``)."""
+    own = getattr(node.org, "member_count", 0) if node.visible else 0
+    node.total = own + sum(_total(child) for child in node.children)
+    return node.total
 
 
 def visible_service_posts(user: Any) -> QuerySet[ServicePost]:

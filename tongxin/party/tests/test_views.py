@@ -126,8 +126,11 @@ def test_organisation_tree_shows_own_units_under_their_context(world, party):
     }
     tree = flatten(world.client("staff_b").get(url).context["roots"], {})
     assert tree == {"干河街道党工委": False, "大新社区党委": True, "富丰第一网格党支部": True}
-    tree = flatten(world.client("admin").get(url).context["roots"], {})
+    roots = world.client("admin").get(url).context["roots"]
+    tree = flatten(roots, {})
     assert len(tree) == 6 and all(tree.values())
+    # member counts include the units below: the subdistrict committee counts both members, each community one
+    assert roots[0].total == 2 and [c.total for c in roots[0].children] == [1, 1]
     assert world.client("property").get(url).status_code == 404
 
 
