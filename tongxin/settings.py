@@ -202,7 +202,7 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "tongxin.core.notifications.ConsoleS
 
 # Who is on duty for round-robin dispatch and claiming: a dotted path to ``f(category, grid) -> list[User]``
 # provided by the participation app (duty rosters); empty means the category's own handler list.
-CASES_ON_DUTY_PROVIDER = os.environ.get("CASES_ON_DUTY_PROVIDER", "")
+CASES_ON_DUTY_PROVIDER = os.environ.get("CASES_ON_DUTY_PROVIDER", "tongxin.volunteers.duty.on_duty_users")
 
 # Map tiles for the grid map (一图), e.g. an intranet tile server "https://tiles.example/{z}/{x}/{y}.png";
 # empty means a blank base layer with the grid polygons only (no outside network).

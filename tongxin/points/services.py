@@ -228,7 +228,7 @@ def expire_points(community: Any, *, today: dt.date | None = None, actor: Any = 
     for account in Account.objects.filter(
         community=community, unit=Unit.POINTS, kind=AccountKind.HOUSEHOLD, balance__gt=0
     ).order_by("pk"):
-        excess = account.balance - recent.get(account.pk, ZERO)
+        excess = account.balance - ledger.q2(recent.get(account.pk))
         if excess > 0:
             ledger.post(
                 [(account, -excess), (sink, excess)],
@@ -271,7 +271,7 @@ def leaderboard(
             "name": r[f"account__dwelling__{by}__name"]
             if by == "estate"
             else f"{r['account__dwelling__estate__name']}{r[f'account__dwelling__{by}__name']}",
-            "points": r["points"],
+            "points": ledger.q2(r["points"]),
         }
         for r in rows
     ]

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from tongxin.party.choices import MemberType
 from tongxin.party.models import PartyMember
 from tongxin.volunteers.choices import ALERT_ORDER, EARNING_KINDS, AlertLevel, SignUpStatus, Unit
-from tongxin.volunteers.ledger import quarter_bounds
+from tongxin.volunteers.ledger import q2, quarter_bounds
 from tongxin.volunteers.models import Entry, SignUp, TimeBankPolicy
 
 ZERO = Decimal("0")
@@ -109,7 +109,7 @@ def participation(members: QuerySet[PartyMember], day: dt.date) -> list[Particip
         dwelling = m.resident.dwelling
         policy = (policies.get(dwelling.community_id) if dwelling is not None else None) or TimeBankPolicy()
         reported = m.member_type != MemberType.DUAL_REGISTERED or m.reported_in_on is not None
-        h = hours.get(m.resident_id) or ZERO
+        h = q2(hours.get(m.resident_id))
         a = acts.get(m.resident_id, 0)
         c = claims.get(user_ids.get(m.resident_id) or -1, 0)
         out.append(Participation(m, reported, h, a, c, alert_level(policy, h + 0, a + c, reported)))

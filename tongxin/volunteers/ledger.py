@@ -17,8 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,6 +33,14 @@ class LedgerError(Exception):
 
 class InsufficientBalance(LedgerError):
     pass
+
+
+CENT = Decimal("0.01")
+
+
+def q2(value: Any) -> Decimal:
+    """An aggregate as an exact amount: SQLite sums decimals as floats (PostgreSQL's numeric is exact)."""
+    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def fmt(amount: Decimal) -> str:
@@ -210,7 +217,7 @@ def derived_balance(account: Account | int, as_of: dt.date | None = None) -> Dec
     qs = Entry.objects.filter(account_id=account_id)
     if as_of is not None:
         qs = qs.filter(value_date__lte=as_of)
-    return qs.aggregate(s=Coalesce(Sum("amount"), Value(ZERO)))["s"]
+    return q2(qs.aggregate(s=Sum("amount"))["s"])
 
 
 def check_balances(*, fix: bool = False, unit: str | None = None) -> list[tuple[int, Decimal, Decimal]]:
@@ -225,10 +232,13 @@ def check_balances(*, fix: bool = False, unit: str | None = None) -> list[tuple[
         .annotate(s=Sum("amount"))
         .values("s")
     )
-    qs = Account.objects.annotate(derived=Coalesce(Subquery(sums), Value(ZERO)))
+    qs = Account.objects.annotate(derived=Subquery(sums)).order_by("pk")
     if unit:
         qs = qs.filter(unit=unit)
-    wrong = [(a.pk, a.balance, a.derived) for a in qs.exclude(balance=F("derived"))]
+    wrong = []
+    for pk, cached, derived in qs.values_list("pk", "balance", "derived").iterator(chunk_size=5000):
+        if q2(cached) != q2(derived):
+            wrong.append((pk, q2(cached), q2(derived)))
     if fix:
         for pk, _cached, derived in wrong:
             Account.objects.filter(pk=pk).update(balance=derived)
@@ -237,13 +247,8 @@ def check_balances(*, fix: bool = False, unit: str | None = None) -> list[tuple[
 
 def unbalanced_transactions() -> list[int]:
     """Transactions whose entries do not sum to zero (there should be none)."""
-    return list(
-        Entry.objects.order_by()
-        .values("transaction_id")
-        .annotate(s=Sum("amount"))
-        .exclude(s=ZERO)
-        .values_list("transaction_id", flat=True)
-    )
+    rows = Entry.objects.order_by().values("transaction_id").annotate(s=Sum("amount"))
+    return [r["transaction_id"] for r in rows.iterator(chunk_size=5000) if q2(r["s"]) != ZERO]
 
 
 @dataclass
@@ -260,9 +265,7 @@ class Statement:
 
 def statement(account: Account, start: dt.date, end: dt.date) -> Statement:
     """Opening balance, the movements between ``start`` and ``end`` (inclusive) and the closing balance."""
-    before = Entry.objects.filter(account=account, value_date__lt=start).aggregate(
-        s=Coalesce(Sum("amount"), Value(ZERO))
-    )["s"]
+    before = q2(Entry.objects.filter(account=account, value_date__lt=start).aggregate(s=Sum("amount"))["s"])
     rows = list(
         Entry.objects.filter(account=account, value_date__gte=start, value_date__lte=end)
         .select_related("transaction")
@@ -274,15 +277,19 @@ def statement(account: Account, start: dt.date, end: dt.date) -> Statement:
 
 
 def earned_between(account: Account, start: dt.date, end: dt.date, kinds: Iterable[str]) -> Decimal:
-    return Entry.objects.filter(
-        account=account, value_date__gte=start, value_date__lte=end, kind__in=list(kinds), amount__gt=0
-    ).aggregate(s=Coalesce(Sum("amount"), Value(ZERO)))["s"]
+    return q2(
+        Entry.objects.filter(
+            account=account, value_date__gte=start, value_date__lte=end, kind__in=list(kinds), amount__gt=0
+        ).aggregate(s=Sum("amount"))["s"]
+    )
 
 
 def earned_total(account: Account, kinds: Iterable[str]) -> Decimal:
-    return Entry.objects.filter(Q(account=account) & Q(kind__in=list(kinds)) & Q(amount__gt=0)).aggregate(
-        s=Coalesce(Sum("amount"), Value(ZERO))
-    )["s"]
+    return q2(
+        Entry.objects.filter(Q(account=account) & Q(kind__in=list(kinds)) & Q(amount__gt=0)).aggregate(
+            s=Sum("amount")
+        )["s"]
+    )
 
 
 def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:

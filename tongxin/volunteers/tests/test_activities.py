@@ -182,3 +182,25 @@ def test_alert_thresholds_and_report_in(participants):
     assert alerts.level_of(member, day) == AlertLevel.ORANGE
     # another quarter has no hours: red
     assert alerts.level_of(member, dt.date(2026, 8, 1)) == AlertLevel.RED
+
+
+def test_on_duty_follows_the_categorys_posts(participants):
+    w = participants.world
+    member = participants.member
+    member.resident.user = w.users["volunteer"]
+    member.resident.save(update_fields=["user"])
+    services.assign_post(participants.post, member)
+    now = timezone.now()
+    services.add_shift(participants.post, member, now - dt.timedelta(hours=1), now + dt.timedelta(hours=1))
+
+    class Category:  # the fields of cases.Category the provider reads
+        code = "noise"
+
+        def __init__(self, posts: list[str]) -> None:
+            self.claim_post_codes = posts
+
+    # a category answered by the patrol post finds the member on patrol; one answered by mediation does not
+    assert on_duty_users(Category(["patrol"]), w.grid_1) == [w.users["volunteer"]]
+    assert on_duty_users(Category(["mediation"]), w.grid_1) == []
+    # a category tied to no post is answered by everyone on duty
+    assert on_duty_users(Category([]), w.grid_1) == [w.users["volunteer"]]
