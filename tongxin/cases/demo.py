@@ -121,7 +121,7 @@ class _Builder:
         jumin = Resident.objects.filter(user__username="jumin").select_related("dwelling").first()
         from tongxin.regions.models import Grid
 
-        grid_workers = {}
+        grid_workers: dict[int, User] = {}
         for grid_id, user_id in Grid.workers.through.objects.order_by("pk").values_list("grid_id", "user_id"):
             grid_workers.setdefault(grid_id, User.objects.get(pk=user_id))
         # round-robin lists for two categories so the workbench can show 轮派

@@ -386,7 +386,7 @@ class CasePhoto(models.Model):
         ordering = ["uploaded_at", "id"]
 
     def __str__(self) -> str:
-        return self.file.name
+        return self.file.name or ""
 
 
 class CaseEvent(models.Model):

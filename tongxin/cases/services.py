@@ -87,8 +87,10 @@ def _event(
     to_state: str = "",
     payload: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
+    count: bool = True,
 ) -> CaseEvent:
-    """Append an event with the rollup dimensions of ``case`` as it is now, and count it."""
+    """Append an event with the rollup dimensions of ``case`` as it is now, and count it (unless ``count``
+    is False: the caller then calls :func:`rates.apply_event` itself)."""
     event = CaseEvent.objects.create(
         case=case,
         type=event_type,
@@ -105,7 +107,8 @@ def _event(
         handler_ref=case.assignee_id or 0,
         department_ref=case.department_id or 0,
     )
-    rates.apply_event(event)
+    if count:
+        rates.apply_event(event)
     return event
 
 
@@ -462,8 +465,8 @@ def submit(
     deadlines = sla.compute(cat.policy, now)
     for f, v in deadlines.as_fields().items():
         setattr(case, f, v)
-    case.number = next_case_number(now)
     case.receipt_code = _receipt_code()
+    case.number = f"T{case.receipt_code}"  # placeholder until the day's counter is taken, last (see below)
     try:
         with transaction.atomic():
             case.save()
@@ -477,7 +480,20 @@ def submit(
         raise
     for photo in photos:
         CasePhoto.objects.create(case=case, file=photo, uploaded_by=case.submitted_by, uploaded_at=now)
-    _event(case, EventType.SUBMITTED, actor, to_state=S.SUBMITTED, payload={"channel": channel}, at=now)
+    event = _event(
+        case,
+        EventType.SUBMITTED,
+        actor,
+        to_state=S.SUBMITTED,
+        payload={"channel": channel},
+        at=now,
+        count=False,
+    )
+    # The day's number counter and the rollup row are the only rows concurrent intakes share: touch them last,
+    # so their row locks are held only for the moment before commit.
+    case.number = next_case_number(now)
+    Case.objects.filter(pk=case.pk).update(number=case.number)
+    rates.apply_event(event)
     audit.record(AuditLog.Action.CREATE, case, actor=actor, after={"number": case.number, "channel": channel})
     recipients = _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
     if not recipients:

@@ -81,8 +81,8 @@ def sweep_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _record(changed: dict[int, list[int]], ids: list[int], now: dt.datetime) -> None:
-    rows = {
-        r["id"]: r
+    rows: dict[int, dict[str, Any]] = {
+        r["id"]: dict(r)
         for r in Case.objects.filter(pk__in=ids).values(
             "id",
             "number",
@@ -117,14 +117,18 @@ def _record(changed: dict[int, list[int]], ids: list[int], now: dt.datetime) -> 
         )
 
     for i in changed[SweepLevel.DUE_SOON]:
-        events.append(ev(rows[i], EventType.DUE_SOON, {"resolve_by": rows[i]["resolve_by"].isoformat()}))
+        events.append(ev(rows[i], EventType.DUE_SOON, {"resolve_by": _iso(rows[i]["resolve_by"])}))
     for i in changed[SweepLevel.YELLOW]:
-        events.append(ev(rows[i], EventType.OVERDUE, {"resolve_by": rows[i]["resolve_by"].isoformat()}))
+        events.append(ev(rows[i], EventType.OVERDUE, {"resolve_by": _iso(rows[i]["resolve_by"])}))
         events.append(ev(rows[i], EventType.SUPERVISION_RAISED, {"to": Supervision.YELLOW}))
     for i in changed[SweepLevel.RED]:
         events.append(ev(rows[i], EventType.SUPERVISION_RAISED, {"to": Supervision.RED}))
     CaseEvent.objects.bulk_create(events, batch_size=1000)
     notifications.send(_messages(changed, rows))
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
 
 
 def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) -> list[notifications.Message]:

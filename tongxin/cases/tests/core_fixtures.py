@@ -48,3 +48,12 @@ def make_member(world: World, username: str, key: str = "a1", post: str = "patro
     sp, _ = ServicePost.objects.get_or_create(community=community, code=post, defaults={"name": post})
     PartyMember.objects.create(resident=resident, member_type="resident", service_post=sp)
     return user
+
+
+def ensure_default_categories() -> None:
+    """Transactional tests start from a flushed database: re-create the data migration's categories."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("tongxin.cases.migrations.0002_default_categories").forwards(apps, None)

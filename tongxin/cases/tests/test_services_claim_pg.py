@@ -11,7 +11,7 @@ from django.db import connection
 from tongxin.cases import services
 from tongxin.cases.choices import CaseError, CaseState
 from tongxin.cases.models import Case, CaseEvent
-from tongxin.cases.tests.core_fixtures import make_member, new_case
+from tongxin.cases.tests.core_fixtures import ensure_default_categories, make_member, new_case
 from tongxin.conftest import build_world
 
 pytestmark = [
@@ -23,6 +23,7 @@ pytestmark = [
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_claims_exactly_one_wins():
     # given a public-order case open for claiming and two patrol members of the grid
+    ensure_default_categories()
     world = build_world()
     members = [make_member(world, f"racer_{i}", seq=100 + i) for i in range(2)]
     case = new_case(world, code="public-order", description="楼下有人打架")
