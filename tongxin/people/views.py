@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -226,17 +227,18 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.update_resident(
-                request.user,
-                resident,
-                name=d["name"],
-                id_kind=d["id_kind"],
-                id_number=d["id_number"] or None,
-                phone=d["phone"] or None,
-                residence_status=d["residence_status"],
-                skills=d["skills"],
-            )
-            services.set_tags(request.user, resident, d["tags"])
+            with transaction.atomic():  # the fields and the tags are saved together or not at all
+                services.update_resident(
+                    request.user,
+                    resident,
+                    name=d["name"],
+                    id_kind=d["id_kind"],
+                    id_number=d["id_number"] or None,
+                    phone=d["phone"] or None,
+                    residence_status=d["residence_status"],
+                    skills=d["skills"],
+                )
+                services.set_tags(request.user, resident, d["tags"])
         except ValidationError as exc:
             _form_errors(form, exc)
         else:

@@ -115,6 +115,8 @@ def test_no_page_shows_a_clear_id_number_or_phone(world):
         ]
     for g in (world.grid_1, world.grid_2, world.grid_3):
         pages.append(reverse("people:grid_detail", args=[g.pk]))
+    pages += [reverse("regions:tree"), reverse("party:member_list"), reverse("party:org_tree")]
+    pages += [reverse("regions:node", args=[r.pk]) for r in (world.subdistrict, world.estate_a, world.estate_b)]
     for role in ("admin", "staff_a", "grid_1", "property"):
         c = world.client(role)
         for url in pages:
