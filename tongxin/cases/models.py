@@ -341,16 +341,21 @@ class Case(models.Model):
             models.Index(fields=["subdistrict", "submitted_at"], name="case_subdistrict_list_idx"),
             models.Index(fields=["submitted_at"], name="case_submitted_idx"),
             models.Index(fields=["reporter", "submitted_at"], name="case_reporter_idx"),
-            # the deadline sweep: open cases by deadline
-            models.Index(
-                fields=["resolve_by"],
-                name="case_sweep_resolve_idx",
-                condition=models.Q(state__in=OPEN_STATES),
-            ),
+            # the deadline sweep: each stage scans only the open cases not yet notified at its level
             models.Index(
                 fields=["due_soon_at"],
                 name="case_sweep_due_soon_idx",
-                condition=models.Q(state__in=OPEN_STATES),
+                condition=models.Q(state__in=OPEN_STATES, sweep_level__lt=SweepLevel.DUE_SOON),
+            ),
+            models.Index(
+                fields=["resolve_by"],
+                name="case_sweep_resolve_idx",
+                condition=models.Q(state__in=OPEN_STATES, sweep_level__lt=SweepLevel.YELLOW),
+            ),
+            models.Index(
+                fields=["red_at"],
+                name="case_sweep_red_idx",
+                condition=models.Q(state__in=OPEN_STATES, sweep_level__lt=SweepLevel.RED),
             ),
         ]
 
