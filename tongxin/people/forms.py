@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus
 from tongxin.people.models import Tag
 from tongxin.regions.address import resolve_address
-from tongxin.regions.models import Dwelling, Grid, Region
+from tongxin.regions.models import Dwelling, Grid
 from tongxin.regions.scoping import Scope
+from tongxin.regions.services import reachable
 
 PAGE_SIZE = 50
 
@@ -60,7 +61,8 @@ class ResidentFilterForm(forms.Form):
 
 def resolve_dwelling(text: str, user: Any) -> Dwelling:
     """Find the dwelling an address names among the places the user sees, or raise a form error."""
-    place = resolve_address(text, Region.objects.visible_to(user))
+    # Estates above the user's buildings count too: a grid worker sees buildings, not whole estates.
+    place = resolve_address(text, reachable(user))
     dwelling = place.dwelling
     if dwelling is None or not Dwelling.objects.visible_to(user).filter(pk=dwelling.pk).exists():  # type: ignore[attr-defined]
         raise forms.ValidationError(_("找不到这个房屋，请写成“小区+楼栋+单元+房号”，如 锦绣江山3栋2单元501"))

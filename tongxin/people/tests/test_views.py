@@ -116,7 +116,9 @@ def test_no_page_shows_a_clear_id_number_or_phone(world):
     for g in (world.grid_1, world.grid_2, world.grid_3):
         pages.append(reverse("people:grid_detail", args=[g.pk]))
     pages += [reverse("regions:tree"), reverse("party:member_list"), reverse("party:org_tree")]
-    pages += [reverse("regions:node", args=[r.pk]) for r in (world.subdistrict, world.estate_a, world.estate_b)]
+    pages += [
+        reverse("regions:node", args=[r.pk]) for r in (world.subdistrict, world.estate_a, world.estate_b)
+    ]
     for role in ("admin", "staff_a", "grid_1", "property"):
         c = world.client(role)
         for url in pages:
@@ -410,3 +412,27 @@ def test_pages_are_chinese_by_default_and_english_on_request(world):
     html = c.get(url).content.decode()
     assert "Reveal ID number" in html and "Household members" in html
     assert "Search residents" in c.get(reverse("people:resident_list")).content.decode()
+
+
+def test_grid_worker_registers_a_resident_by_address_in_their_grid_only(world):
+    # given a grid worker of grid 1 (buildings of 锦绣江山, not the whole estate)
+    c = world.client("grid_1")
+    form = {
+        "name": "孙八",
+        "id_kind": "id_card",
+        "id_number": pii.generate_id_number("429004", dt.date(1970, 5, 5), 88, female=False),
+        "phone": "",
+        "residence_status": "migrant",
+        "relation": "head",
+        "start_household": "on",
+    }
+    # when they register someone at an address in their grid, then it works
+    response = c.post(reverse("people:resident_create"), {**form, "address": "锦绣江山3栋2单元501"})
+    assert response.status_code == 302
+    assert Resident.objects.get(name="孙八").dwelling_id == world.dwellings["a1"].pk
+    # when the address is in the other grid of the same estate, then the address is refused
+    response = c.post(
+        reverse("people:resident_create"), {**form, "name": "孙九", "address": "锦绣江山5栋2单元501"}
+    )
+    assert response.status_code == 200 and "address" in response.context["form"].errors
+    assert not Resident.objects.filter(name="孙九").exists()
