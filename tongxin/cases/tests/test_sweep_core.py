@@ -108,3 +108,21 @@ def test_reopened_case_restarts_its_deadlines(world):
     assert case.supervision == Supervision.NORMAL and not case.overdue
     assert case.resolve_by == T0 + 32 * H + dt.timedelta(days=1)
     assert sweep_deadlines(now=T0 + 33 * H) == {"due_soon": 0, "yellow": 0, "red": 0}
+
+
+@pytest.mark.django_db
+def test_verify_rollups_repairs_a_tampered_day(world):
+    from tongxin.cases.models import CaseRollup
+    from tongxin.cases.rates import Filters, counters, recount
+    from tongxin.cases.tasks import verify_rollups
+
+    # given a day of cases whose rollup row was changed behind the services' back
+    new_case(world)
+    new_case(world, key="b1")
+    day = T0.date()
+    assert verify_rollups(days=1, today=day) == []
+    CaseRollup.objects.filter(day=day).update(received=99)
+    # when the nightly check runs, then the day is rebuilt from events and agrees again
+    assert verify_rollups(days=1, today=day) == [day]
+    assert counters(Filters(start=day, end=day)) == recount(Filters(start=day, end=day))
+    assert counters(Filters(start=day, end=day))["received"] == 2
