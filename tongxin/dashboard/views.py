@@ -111,7 +111,7 @@ def grid_panel(request: HttpRequest, pk: int) -> HttpResponse:
     members = list(
         PartyMember.objects.filter(active=True, resident__dwelling__grid=grid)
         .select_related("resident", "service_post")
-        .order_by("pk")[:50]
+        .order_by("pk")[:12]
     )
     on_duty = _on_duty(grid)
     cases = list(

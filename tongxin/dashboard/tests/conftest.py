@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-output" / "screenshots"
-PAGE_METRICS = Path(settings.BASE_DIR) / "test-output" / "page_metrics.json"
+PAGE_METRICS = Path(settings.BASE_DIR) / "test-output" / "page_metrics"  # one JSON file per page
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1366, "height": 800}
 
@@ -40,6 +40,12 @@ class OutboxSMS:
 
     def send(self, phone: str, text: str) -> None:
         OutboxSMS.messages.append((phone, text))
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings: Any) -> None:
+    """The world's users get a cheap hasher here: Argon2 costs seconds per test on a busy 2-core box."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -124,6 +130,12 @@ def login(page: Any, username: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+def record_metrics(name: str, figures: dict[str, Any]) -> None:
+    """One file per page, so parallel test workers never write the same file."""
+    PAGE_METRICS.mkdir(parents=True, exist_ok=True)
+    (PAGE_METRICS / f"{name}.json").write_text(json.dumps(figures, ensure_ascii=False))
+
+
 def measure(page: Any, name: str, full_page: bool = True) -> dict[str, Any]:
     """Screenshot the page and record first contentful paint and the JS+CSS bytes it loaded."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -143,14 +155,7 @@ def measure(page: Any, name: str, full_page: bool = True) -> dict[str, Any]:
     )
     figures["page"] = name
     figures["url"] = page.url
-    metrics: dict[str, Any] = {}
-    if PAGE_METRICS.exists():
-        try:
-            metrics = json.loads(PAGE_METRICS.read_text())
-        except ValueError:
-            metrics = {}
-    metrics[name] = figures
-    PAGE_METRICS.write_text(json.dumps(metrics, ensure_ascii=False, indent=1))
+    record_metrics(name, figures)
     return figures
 
 

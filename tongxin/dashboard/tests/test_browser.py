@@ -2,12 +2,11 @@
 
 Few and end-to-end on purpose: they run twice in CI. Each one saves screenshots of the pages it passes through
 (resident pages at 375 px, staff pages at 1366 px) and records first contentful paint and JS+CSS bytes in
-``test-output/page_metrics.json`` (docs/bench/pages.md has the figures).
+``test-output/page_metrics/`` (docs/bench/pages.md has the figures).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -17,7 +16,7 @@ from tongxin.cases.choices import CaseState, Channel
 from tongxin.cases.models import Case
 from tongxin.cases.tests.core_fixtures import make_member, new_case
 from tongxin.conftest import PASSWORD
-from tongxin.dashboard.tests.conftest import DESKTOP, PAGE_METRICS, PHONE, Counter, login, measure
+from tongxin.dashboard.tests.conftest import DESKTOP, PHONE, Counter, login, measure, record_metrics
 
 pytestmark = [pytest.mark.browser]
 
@@ -156,9 +155,7 @@ def test_hotline_call_recorded_within_the_interaction_budget(
     assert case.dwelling_id == world.dwellings["a1"].pk
     assert case.category.service_code == "utilities"
     measure(page, "intake_done")
-    metrics = json.loads(PAGE_METRICS.read_text())
-    metrics["hotline_call"] = {"interactions": ui.count, "seconds": round(elapsed, 2)}
-    PAGE_METRICS.write_text(json.dumps(metrics, ensure_ascii=False, indent=1))
+    record_metrics("hotline_call", {"interactions": ui.count, "seconds": round(elapsed, 2)})
 
 
 def test_grid_worker_cannot_open_another_grids_case(live_server, world, default_categories, new_page):

@@ -12,7 +12,7 @@
   function openPanel(url) {
     fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (html) { panel.innerHTML = html; panel.focus(); });
+      .then(function (html) { panel.innerHTML = html; panel.focus({ preventScroll: true }); });
   }
   panel.setAttribute("tabindex", "-1");
   var bounds = L.latLngBounds([]);
