@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tongxin.cases import services
 from tongxin.cases.choices import CaseState, Channel
@@ -353,7 +354,7 @@ def test_categories_list(world):
 
 def test_suggest_endpoint_resolves_address_and_finds_duplicates(world):
     # given an open leak case at 锦绣江山3栋
-    existing = new_case(world, description="3栋楼顶漏水，天花板滴水")
+    existing = new_case(world, description="3栋楼顶漏水，天花板滴水", now=timezone.now())
     client = world.client("staff_a")
     # when staff type a similar report with the address
     r = client.get(f"{URL}suggest", {"text": "楼顶漏水 天花板在滴水", "address": "锦绣江山3栋2单元501"})
