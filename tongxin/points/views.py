@@ -185,23 +185,22 @@ def leaderboards(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------------- residents
-def _me(request: HttpRequest) -> Resident:
+def _me(request: HttpRequest) -> tuple[Resident, Household, int]:
+    """The signed-in resident, their household and their community, or 404."""
     me = resident_of(request.user)
     if me is None or me.household is None or me.dwelling is None:
         raise Http404
-    return me
+    return me, me.household, me.dwelling.community_id
 
 
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
-    me = _me(request)
-    account = ledger.household_account(me.household, Unit.POINTS)
+    _resident, household, community_id = _me(request)
+    account = ledger.household_account(household, Unit.POINTS)
     today = timezone.localdate()
     st = ledger.statement(account, today - dt.timedelta(days=90), today)
-    rewards = Reward.objects.filter(community_id=me.dwelling.community_id, active=True).order_by(
-        "price", "pk"
-    )
-    policy = services.policy_for(me.dwelling.community_id)
+    rewards = Reward.objects.filter(community_id=community_id, active=True).order_by("price", "pk")
+    policy = services.policy_for(community_id)
     return render(
         request,
         "points/mine.html",
@@ -218,10 +217,10 @@ def mine(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def redeem_mine(request: HttpRequest, pk: int) -> HttpResponse:
-    me = _me(request)
-    reward = get_object_or_404(Reward, pk=pk, community_id=me.dwelling.community_id, active=True)
+    _resident, household, community_id = _me(request)
+    reward = get_object_or_404(Reward, pk=pk, community_id=community_id, active=True)
     try:
-        services.redeem(me.household, reward, 1, actor=request.user)
+        services.redeem(household, reward, 1, actor=request.user)
         messages.success(request, _("兑换成功：%(r)s，请到社区领取") % {"r": reward.name})
     except services.PointsError as err:
         messages.error(request, str(err))

@@ -59,9 +59,7 @@ def load(rng: random.Random, out: Any) -> None:
     )
     PostAssignment.objects.bulk_create(
         [
-            PostAssignment(
-                post_id=m.service_post_id, member=m, started_on=m.reported_in_on or dt.date(2024, 1, 1)
-            )
+            PostAssignment(post=m.service_post, member=m, started_on=m.reported_in_on or dt.date(2024, 1, 1))
             for m in members
         ]
     )
@@ -176,8 +174,7 @@ def load(rng: random.Random, out: Any) -> None:
             eligible_unit=unit,
             hours=Decimal("3"),
         )
-    for m, title, hours in zip(
-        rng.sample(local, min(3, len(local))), ["理发", "家电维修", "陪诊"], ["1", "1.5", "2"], strict=False
-    ):
-        ServiceOffer.objects.create(provider=m.resident, community=mtc, title=title, hours=Decimal(hours))
+    offers = [("理发", "1"), ("家电维修", "1.5"), ("陪诊", "2")]
+    for m, (title, price) in zip(rng.sample(local, min(3, len(local))), offers, strict=False):
+        ServiceOffer.objects.create(provider=m.resident, community=mtc, title=title, hours=Decimal(price))
     out.write(f"volunteers: {len(members)} post assignments, {len(shifts)} shifts, 3 activities")

@@ -297,3 +297,29 @@ def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     start = dt.date(day.year, q0, 1)
     end = dt.date(day.year + 1, 1, 1) if q0 == 10 else dt.date(day.year, q0 + 3, 1)
     return start, end - dt.timedelta(days=1)
+
+
+def period_statements(
+    start: dt.date, end: dt.date, *, unit: str = Unit.HOURS, kind: str | None = "person"
+) -> Any:
+    """Statements of every account of ``unit`` (and ``kind``) for a period, in one aggregate query.
+
+    Yields ``(account_id, opening, credits, debits, closing)``: the set-based form of :func:`statement`, used for
+    the quarterly statements of all members (one pass over the entries, no per-member queries).
+    """
+    qs = Entry.objects.filter(account__unit=unit, value_date__lte=end)
+    if kind:
+        qs = qs.filter(account__kind=kind)
+    rows = (
+        qs.order_by()
+        .values("account_id")
+        .annotate(
+            opening=Sum("amount", filter=Q(value_date__lt=start)),
+            credits=Sum("amount", filter=Q(value_date__gte=start, amount__gt=0)),
+            debits=Sum("amount", filter=Q(value_date__gte=start, amount__lt=0)),
+        )
+        .values_list("account_id", "opening", "credits", "debits")
+    )
+    for account_id, opening, credits, debits in rows.iterator(chunk_size=10000):
+        o, c, d = q2(opening), q2(credits), q2(debits)
+        yield account_id, o, c, d, o + c + d

@@ -11,7 +11,14 @@ from tongxin.core import i18n_compile
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_and_resident_pages_in_english(participants):
+@pytest.fixture
+def back_to_chinese():  # type: ignore[no-untyped-def]
+    # The locale middleware leaves the last request's language active in this thread: restore the default.
+    yield
+    translation.activate("zh-hans")
+
+
+def test_staff_and_resident_pages_in_english(participants, back_to_chinese):
     i18n_compile.main()  # build the .mo catalogues (git-ignored) if this checkout has not
     translation.trans_real._translations = {}  # reload catalogues built just now
     w = participants.world

@@ -141,3 +141,17 @@ def test_statement_has_opening_movements_and_closing(world):
         Decimal("3"),
     )
     assert len(s.entries) == 2
+
+
+def test_period_statements_match_single_statements(world):
+    import datetime as dt
+
+    accs = accounts(world, Unit.HOURS)
+    ledger.transfer(accs[0], accs[3], Decimal("2"), value_date=dt.date(2026, 3, 30))
+    ledger.transfer(accs[0], accs[3], Decimal("1.5"), value_date=dt.date(2026, 4, 2))
+    ledger.transfer(accs[3], accs[0], Decimal("0.5"), value_date=dt.date(2026, 4, 3))
+    ledger.transfer(accs[0], accs[3], Decimal("9"), value_date=dt.date(2026, 7, 1))  # after the period
+    start, end = dt.date(2026, 4, 1), dt.date(2026, 6, 30)
+    rows = {r[0]: r[1:] for r in ledger.period_statements(start, end)}
+    one = ledger.statement(accs[3], start, end)
+    assert rows == {accs[3].pk: (one.opening, one.credits, one.debits, one.closing)}
