@@ -181,49 +181,59 @@ class Command(BaseCommand):
             self.stdout.write(f"{app}.demo loaded in {time.monotonic() - started:.1f} s")
 
 
-def fast_insert(model: Any, objs: list[Any]) -> None:
-    """Insert ``objs`` with ids assigned here, through one ``executemany``.
+PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
 
-    ``bulk_create`` spends most of its time compiling SQL in small batches (SQLite's parameter limit); the demo
-    writes ~120,000 rows, so this writes them in one prepared statement and sets each object's pk. The table's
-    sequence is moved past the new ids afterwards (PostgreSQL).
+
+def insert_rows(model: Any, attnames: list[str], rows: list[tuple[Any, ...]]) -> int:
+    """Insert plain rows (values in ``attnames`` order) with ids assigned here; returns the first id.
+
+    ``bulk_create`` spends most of its time compiling SQL in small batches (SQLite's parameter limit) and the
+    model instances cost as much again; the demo writes ~130,000 rows, so they go through one prepared
+    ``executemany`` per table. The table's sequence is moved past the new ids afterwards (PostgreSQL).
     """
-    if not objs:
-        return
     meta = model._meta
     conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the per-attribute proxy
     qn = conn.ops.quote_name
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_attname[a] for a in attnames]
+    prepare = [None if isinstance(f, PLAIN_FIELDS) else f for f in fields]
     with conn.cursor() as cur:
         cur.execute(f"SELECT MAX({qn(meta.pk.column)}) FROM {qn(meta.db_table)}")
         start = (cur.fetchone()[0] or 0) + 1
-        for i, obj in enumerate(objs):
-            obj.pk = start + i
-        fields = meta.concrete_fields
-        plain = (
-            models.CharField,
-            models.TextField,
-            models.IntegerField,
-            models.BooleanField,
-            models.ForeignKey,
-        )
-        prepare = [not isinstance(f, plain) or isinstance(f, models.AutoField) for f in fields]
-        rows = []
-        for obj in objs:
-            row = []
-            for f, needs_prep in zip(fields, prepare, strict=True):
-                value = f.pre_save(obj, True) if needs_prep else getattr(obj, f.attname)
-                row.append(f.get_db_prep_save(value, conn) if needs_prep else value)
-            rows.append(row)
-        columns = ", ".join(qn(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
+        if not rows:
+            return start
+        prepared = [
+            [start + i]
+            + [v if f is None else f.get_db_prep_save(v, conn) for f, v in zip(prepare, row, strict=True)]
+            for i, row in enumerate(rows)
+        ]
+        columns = ", ".join(qn(c) for c in [meta.pk.column, *(f.column for f in fields)])
+        marks = ", ".join(["%s"] * (len(fields) + 1))
         sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})"
-        for i in range(0, len(rows), 5000):
-            cur.executemany(sql, rows[i : i + 5000])
+        for i in range(0, len(prepared), 5000):
+            cur.executemany(sql, prepared[i : i + 5000])
         for statement in conn.ops.sequence_reset_sql(no_style(), [model]):
             cur.execute(statement)
-    for obj in objs:
+    return start
+
+
+def fast_insert(model: Any, objs: list[Any]) -> None:
+    """Insert model instances through :func:`insert_rows` and set their pks."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [tuple(f.pre_save(obj, True) for f in fields) for obj in objs]
+    start = insert_rows(model, [f.attname for f in fields], rows)
+    for i, obj in enumerate(objs):
+        obj.pk = start + i
         obj._state.adding = False
-        obj._state.db = conn.alias
+        obj._state.db = DEFAULT_DB_ALIAS
 
 
 class FoundationLoader:
@@ -494,15 +504,12 @@ class FoundationLoader:
             for p in people:
                 assert p.resident is not None
                 moved_in = max(hh.started_on, p.resident.birth_date or hh.started_on)
-                memberships.append(
-                    Membership(
-                        household_id=hh.pk,
-                        resident_id=p.resident.pk,
-                        relation=p.relation,
-                        moved_in_on=moved_in,
-                    )
-                )
-        fast_insert(Membership, memberships)
+                memberships.append((hh.pk, p.resident.pk, p.relation, moved_in, None))
+        insert_rows(
+            Membership,
+            ["household_id", "resident_id", "relation", "moved_in_on", "moved_out_on"],
+            memberships,
+        )
         for p, owner in owners:
             assert p.resident is not None
             self.person_of[p.resident.pk] = p
@@ -512,12 +519,12 @@ class FoundationLoader:
         self._watched()
         through = Resident.tags.through
         links = [
-            through(resident_id=p.resident.pk, tag_id=self.tags[code].pk)
+            (p.resident.pk, self.tags[code].pk)
             for p in self.person_of.values()
             if p.resident is not None
             for code in sorted(p.tags)
         ]
-        fast_insert(through, links)
+        insert_rows(through, ["resident_id", "tag_id"], links)
         self.out.write(f"people: {len(households)} households, {len(residents)} residents, {len(links)} tags")
 
     def _set_heads(self, households: list[Household]) -> None:
