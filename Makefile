@@ -31,9 +31,11 @@ node: $(NPM_STAMP)
 messages: venv
 	$(PY) -m tongxin.core.i18n_compile
 
+# The demo community, loaded once (a second run says so). `make demo DEMO_ARGS=--reset` starts over.
+DEMO_ARGS ?=
 demo: venv messages
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo $(DEMO_ARGS)
 
 run: demo node
 	$(PY) manage.py collectstatic --no-input --verbosity 0
