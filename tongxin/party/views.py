@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.party import services
 from tongxin.party.choices import MemberType
 from tongxin.party.models import PartyMember
+from tongxin.people.forms import CappedPaginator
 from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 50
@@ -57,7 +57,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         service_post_id=data.get("service_post"),
         q=data.get("q", ""),
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, vs in request.GET.lists() if k != "page" for v in vs])
     return render(request, "party/member_list.html", {"form": form, "page": page, "query": query})
 

@@ -23,7 +23,14 @@ from django.views.decorators.http import require_POST
 
 from tongxin.people import services
 from tongxin.people.choices import Relation, ResidentStatus
-from tongxin.people.forms import PAGE_SIZE, MoveForm, ResidentFilterForm, ResidentForm, grid_choices_for
+from tongxin.people.forms import (
+    PAGE_SIZE,
+    CappedPaginator,
+    MoveForm,
+    ResidentFilterForm,
+    ResidentForm,
+    grid_choices_for,
+)
 from tongxin.people.models import Household, Membership, Resident, Tag
 from tongxin.people.search import ResidentFilters, search_residents
 from tongxin.regions.choices import REGISTRY_ROLES, RegionKind
@@ -84,7 +91,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(tags__code=code)
     if not valid:
         qs = qs.none()
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, vs in request.GET.lists() if k != "page" for v in vs])
     return render(
         request,

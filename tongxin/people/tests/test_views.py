@@ -436,3 +436,15 @@ def test_grid_worker_registers_a_resident_by_address_in_their_grid_only(world):
     )
     assert response.status_code == 200 and "address" in response.context["form"].errors
     assert not Resident.objects.filter(name="孙九").exists()
+
+
+def test_list_count_stops_at_the_cap(world, monkeypatch):
+    # given a count cap of 2 (10,000 in production) and 3 residents visible to the subdistrict admin
+    monkeypatch.setattr("tongxin.people.forms.COUNT_CAP", 2)
+    response = world.client("admin").get(reverse("people:resident_list"))
+    # then the page says there are more than 2 and asks to narrow the search, and the rows still show
+    assert response.context["page"].paginator.capped
+    assert "超过 2 条" in response.content.decode()
+    # and a narrower search is counted exactly
+    response = world.client("admin").get(reverse("people:resident_list"), {"q": "张三"})
+    assert not response.context["page"].paginator.capped and "共 1 人" in response.content.decode()
