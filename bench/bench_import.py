@@ -47,9 +47,8 @@ def setup_django(url: str) -> None:
 
 
 def raw_copy_seconds(path: Path) -> float:
-    """COPY the CSV as it is into an unlogged-free plain table of text columns (no parsing, no indexes)."""
+    """COPY the CSV as it is into a plain table of text columns (no parsing, no indexes)."""
     from django.db import connection
-
     from gen_residents import HEADER
 
     cols = ", ".join(f"c{i} text" for i in range(len(HEADER)))
@@ -122,6 +121,11 @@ def main() -> int:
             f"(read+validate {timings.get('validate', 0):.2f} s, write {timings.get('write', 0):.2f} s); "
             f"created {job.created_count}, updated {job.updated_count}; "
             f"{job.total_rows / elapsed:,.0f} rows/s; Python CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.1f}"
+        )
+        steps = {k: v for k, v in timings.items() if k not in ("validate", "write")}
+        print(
+            "  write steps: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))
         )
         return elapsed
 
