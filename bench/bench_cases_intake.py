@@ -33,8 +33,14 @@ TEXTS = ["楼顶漏水，天花板滴水", "楼道灯不亮", "垃圾没人清�
 CATS = ["repairs-leak", "repairs-small", "environment", "public-order", "utilities", "parking"]
 
 
+def tokens_file() -> Path:
+    """API tokens made by gen_cases.py, one file per database."""
+    name = os.environ.get("DATABASE_URL", DEFAULT_DB).rsplit("/", 1)[-1]
+    return ROOT / "var" / "bench" / f"cases_tokens_{name}.txt"
+
+
 def token(name: str = "b_staff1") -> str:
-    for line in (ROOT / "var" / "bench" / "cases_tokens.txt").read_text().splitlines():
+    for line in tokens_file().read_text().splitlines():
         user, key = line.split()
         if user == name:
             return key

@@ -23,6 +23,12 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/tongxin_bench_cases"
 REPEAT = 30
 
 
+def tokens_file() -> Path:
+    """API tokens made by gen_cases.py, one file per database."""
+    name = os.environ.get("DATABASE_URL", DEFAULT_DB).rsplit("/", 1)[-1]
+    return ROOT / "var" / "bench" / f"cases_tokens_{name}.txt"
+
+
 def setup() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
@@ -43,7 +49,7 @@ def timed(fn: Any, repeat: int = REPEAT) -> tuple[float, float, Any]:
 
 
 def tokens() -> dict[str, str]:
-    lines = (ROOT / "var" / "bench" / "cases_tokens.txt").read_text().splitlines()
+    lines = tokens_file().read_text().splitlines()
     return dict(line.split() for line in lines)
 
 

@@ -71,6 +71,12 @@ OPEN = {
 RATINGS = ["satisfied", "basically_satisfied", "dissatisfied"]
 
 
+def tokens_file() -> Path:
+    """API tokens made by gen_cases.py, one file per database."""
+    name = os.environ.get("DATABASE_URL", DEFAULT_DB).rsplit("/", 1)[-1]
+    return ROOT / "var" / "bench" / f"cases_tokens_{name}.txt"
+
+
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
@@ -156,7 +162,7 @@ def build_world() -> dict[str, Any]:
         for name in ("b_admin", "b_staff1", "b_grid1_1", "b_handler000", "b_prop1"):
             _, key = ApiToken.issue(User.objects.get(username=name), "bench")
             lines.append(f"{name} {key}")
-        (tok_dir / "cases_tokens.txt").write_text("\n".join(lines) + "\n")
+        tokens_file().write_text("\n".join(lines) + "\n")
     return world_ids(sub)
 
 

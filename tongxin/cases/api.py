@@ -348,14 +348,19 @@ def _details(e: CaseEvent) -> dict[str, Any]:
     return {k: v for k, v in (e.payload or {}).items() if k in keep and v not in (None, "", [])}
 
 
-def _detail(request: HttpRequest, c: Any) -> dict[str, Any]:
+def _detail(request: HttpRequest, c: Any, *, new: bool = False) -> dict[str, Any]:
+    """The case with its timeline; ``new``: just submitted, so no photos or whistle calls to read yet."""
     events = (
         CaseEvent.objects.filter(case=c)
         .exclude(type=EventType.COMMENT, payload__isnull=True)
         .select_related("actor")
         .order_by("at", "id")
     )
-    calls = WhistleCall.objects.filter(case=c).select_related("department").order_by("whistled_at", "id")
+    calls: Any = (
+        []
+        if new
+        else WhistleCall.objects.filter(case=c).select_related("department").order_by("whistled_at", "id")
+    )
     type_labels = dict(EventType.choices)
     return {
         **_row(c),
@@ -377,7 +382,7 @@ def _detail(request: HttpRequest, c: Any) -> dict[str, Any]:
         "state_reason": c.state_reason,
         "merged_into": c.merged_into.number if c.merged_into_id else None,
         "receipt_code": c.receipt_code,
-        "photos": [p.file.url for p in c.photos.all()],
+        "photos": [] if new else [p.file.url for p in c.photos.all()],
         "whistle_calls": [
             {
                 "id": w.pk,
@@ -587,8 +592,11 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
             _("该 Idempotency-Key 已用于另一条不同的诉求"),
             "Idempotency-Key",
         )
+    if created:  # the caller just made it: no need to re-check its scope
+        fresh = Case.objects.select_related(*LIST_RELATED, "merged_into").get(pk=case.pk)
+        return Status(201, _detail(request, fresh, new=True))
     full = _detail_qs(request).filter(pk=case.pk).first() or case
-    return Status(201 if created else 200, _detail(request, full))
+    return Status(200, _detail(request, full))
 
 
 @router.post("/{case_id}/photos", response={201: dict, **ERRORS})
