@@ -31,7 +31,13 @@ from tongxin.volunteers.models import (
 )
 
 # Case category codes → hours for the member who handled the case (per-category rule).
-CASE_HOURS = {"": Decimal("0.5"), "repair": Decimal("1"), "neighbour_dispute": Decimal("1.5")}
+CASE_HOURS = {
+    "": Decimal("0.5"),
+    "convenience": Decimal("1"),
+    "public-order": Decimal("1"),
+    "neighbour-dispute": Decimal("1.5"),
+    "policy-question": Decimal("0.5"),
+}
 
 
 def _at(day: dt.date, hour: int) -> dt.datetime:
@@ -63,8 +69,9 @@ def load(rng: random.Random, out: Any) -> None:
             for m in members
         ]
     )
-    for post in ServicePost.objects.filter(code="mediation"):
-        PostCategory.objects.get_or_create(post=post, category_code="neighbour_dispute")
+    # Case categories name their posts (claim_post_codes); PostCategory adds what the cases app does not map.
+    for post in ServicePost.objects.filter(code="care"):
+        PostCategory.objects.get_or_create(post=post, category_code="convenience")
     # Rosters: for each post, three members a day for the next week, 08–14 and 14–20 (dangyuan on patrol now)
     by_post: dict[int, list[PartyMember]] = {}
     for m in members:

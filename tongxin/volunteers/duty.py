@@ -11,6 +11,12 @@ from django.utils import timezone
 from tongxin.volunteers.models import DutyShift, PostCategory
 
 
+def category_code(category: Any) -> str:
+    from tongxin.volunteers.services import category_code as code_of
+
+    return code_of(category)
+
+
 def shifts_on_duty(community_id: int | None = None, at: dt.datetime | None = None) -> QuerySet[DutyShift]:
     at = at or timezone.now()
     qs = DutyShift.objects.filter(starts_at__lte=at, ends_at__gt=at, member__active=True)
@@ -31,7 +37,7 @@ def on_duty_users(category: Any, grid: Any, at: dt.datetime | None = None) -> li
     if grid is not None:
         qs = shifts_on_duty(grid.community_id, at).filter(Q(grid__isnull=True) | Q(grid=grid))
         post_codes = list(getattr(category, "claim_post_codes", None) or [])
-        code = getattr(category, "code", category) if category is not None else None
+        code = category_code(category)
         if post_codes:
             qs = qs.filter(post__code__in=post_codes)
         elif code:

@@ -456,10 +456,19 @@ def reverse_transaction(tx: Any, *, actor: Any, memo: str = "") -> Any:
     return posted.transaction
 
 
+def category_code(category: Any) -> str:
+    """A case category's code: ``service_code`` (cases.Category, Open311) or ``code``."""
+    if category is None:
+        return ""
+    if isinstance(category, str):
+        return category
+    return str(getattr(category, "service_code", "") or getattr(category, "code", "") or "")
+
+
 def hours_for_case(case: Any) -> Decimal:
     community_id = getattr(case, "community_id", None)
     category = getattr(case, "category", None)
-    code = getattr(category, "code", "") or ""
+    code = category_code(category)
     rules = {
         r.category_code: r.hours
         for r in CaseHourRule.objects.filter(community_id=community_id, category_code__in=[code, ""])
@@ -496,6 +505,7 @@ def on_case_resolved(sender: Any = None, **kwargs: Any) -> None:
             kind=TransactionKind.CASE,
             idempotency_key=f"case:{case.pk}",
             memo=_("办结诉求 %(ref)s") % {"ref": getattr(case, "number", case.pk)},
+            value_date=timezone.localdate(case.resolved_at) if getattr(case, "resolved_at", None) else None,
         )
 
 
