@@ -40,7 +40,6 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
         request.user = row.user
-        request.api_token = row  # type: ignore[attr-defined]
         return row.user
 
 

@@ -329,7 +329,7 @@ def create_resident(request: HttpRequest, payload: ResidentIn) -> Any:
 )
 def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPatch) -> Any:
     resident = _visible_or_404(request, resident_id)
-    sent = payload.dict(exclude_unset=True)
+    sent = payload.model_dump(exclude_unset=True)
     try:
         with transaction.atomic():
             own = {k: v for k, v in sent.items() if k != "tags"}

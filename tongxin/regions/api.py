@@ -165,7 +165,7 @@ def get_region(request: HttpRequest, region_id: int) -> Any:
     region = visible.filter(pk=region_id).first()
     if region is None:
         raise Http404
-    out = RegionOut.from_orm(region).dict()
+    out = RegionOut.model_validate(region).model_dump()
     out["ancestors"] = list(visible.filter(pk__in=region.ancestor_ids()[:-1]).order_by("depth"))
     out["children"] = list(visible.filter(parent=region).order_by("path"))
     return out
