@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tongxin.cases import services
@@ -158,14 +161,27 @@ def test_intake_records_a_hotline_case(world):
     assert r.status_code == 200 and Case.objects.count() == 1
 
 
-def test_resident_submits_follows_and_rates(world):
+def _png(name: str) -> SimpleUploadedFile:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, format="PNG")
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/png")
+
+
+def test_resident_submits_follows_and_rates(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     c = world.client("resident")
     r = c.get("/cases/m/new/")
     assert r.status_code == 200
-    r = c.post("/cases/m/new/", {"category": "repairs-leak", "where": "home", "description": "卫生间漏水"})
+    r = c.post(
+        "/cases/m/new/",
+        {"category": "repairs-leak", "where": "home", "description": "卫生间漏水", "photo": _png("leak.png")},
+    )
     assert r.status_code == 302
     case = Case.objects.get(channel=Channel.RESIDENT_APP)
     assert case.dwelling == world.dwellings["a1"] and case.reporter == world.residents["a1"]
+    assert case.photos.count() == 1
     assert c.get("/cases/m/").content.decode().count(f'href="/cases/m/{case.pk}/"') == 1
     services.dispatch(case, world.users["staff_a"], assignee=world.users["grid_1"])
     services.resolve(case, world.users["grid_1"], "已修好")
@@ -205,3 +221,13 @@ def test_pages_switch_to_english(world, cases):
     assert "Grids ranked" in c.get("/dashboard/").content.decode()
     # and the resident sign-in page too
     assert "Sign in with your phone" in c.get("/m/login/?again=1").content.decode()
+
+
+def test_resident_photo_must_be_an_image(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    c = world.client("resident")
+    fake = SimpleUploadedFile("x.png", b"not an image", content_type="image/png")
+    r = c.post(
+        "/cases/m/new/", {"category": "repairs-leak", "where": "home", "description": "漏水", "photo": fake}
+    )
+    assert r.status_code == 200 and not Case.objects.exists()
