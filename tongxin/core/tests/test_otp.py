@@ -31,7 +31,9 @@ def outbox(settings):
 
 
 def _code(outbox: list) -> str:
-    return re.search(r"(\d{6})", outbox[-1][1]).group(1)
+    found = re.search(r"(\d{6})", outbox[-1][1])
+    assert found is not None, outbox
+    return found.group(1)
 
 
 def test_registry_resident_signs_in_with_code_and_is_linked(world, outbox):
