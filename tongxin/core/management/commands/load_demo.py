@@ -2,7 +2,8 @@
 co-building units, departments, the property company, one login per role, then every app's own demo rows.
 
 Deterministic (``--seed``), idempotent (a second run says so and does nothing; ``--reset`` starts over) and
-set-based: rows are built in Python and written with ``bulk_create``; personal values are encrypted in Python.
+set-based: rows are built in Python and written with one ``executemany`` per big table (``bulk_create`` for the
+small ones); personal values are encrypted in Python through ``people.pii``.
 See docs/demo.md.
 """
 
