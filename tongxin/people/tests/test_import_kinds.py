@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 
 from tongxin.core import pii
 from tongxin.core.models import ImportJob
@@ -302,3 +303,50 @@ def test_csv_encodings_and_dates():
     )
     with pytest.raises(ValueError):
         parse_date("2024-02-30")
+
+
+# ---------------------------------------------------------------------------------------------------- writer
+def test_writer_refuses_rows_someone_else_wrote_meanwhile(world):
+    """The writer's INSERT ... ON CONFLICT DO NOTHING (PostgreSQL) or plain bulk insert (SQLite) never
+    silently drops a row: a flat created between validation and writing aborts the whole import."""
+    from django.db import IntegrityError, transaction
+
+    from tongxin.people.imports import RegistryChanged, Writer
+
+    d = world.dwellings["a1"]
+    columns = [
+        "entrance_id",
+        "building_id",
+        "estate_id",
+        "community_id",
+        "subdistrict_id",
+        "grid_id",
+        "number",
+    ]
+    taken = (d.entrance_id, d.building_id, d.estate_id, d.community_id, d.subdistrict_id, d.grid_id, "501")
+    fresh = (*taken[:-1], "502")
+    with pytest.raises((RegistryChanged, IntegrityError)), transaction.atomic():
+        Writer().insert(Dwelling, columns, [fresh, taken])
+    assert not Dwelling.objects.filter(number="502").exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not django_settings.IS_POSTGRES, reason="COPY needs PostgreSQL")
+def test_writer_stages_with_copy_and_updates_from_the_temp_table(world):
+    from django.db import connection, transaction
+
+    from tongxin.people.imports import Writer
+
+    ids = [world.dwellings["a1"].pk, world.dwellings["a2"].pk]
+    with transaction.atomic():
+        writer = Writer()
+        writer.update(Dwelling, ["floor", "floor_area"], [(ids[0], 7, Decimal("70.00")), (ids[1], 8, None)])
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE '_import_%%' AND relpersistence = 't'"
+            )
+            assert cur.fetchone()[0] == 0  # staging tables are dropped as soon as they are applied
+    assert list(Dwelling.objects.filter(pk__in=ids).order_by("pk").values_list("floor", "floor_area")) == [
+        (7, Decimal("70.00")),
+        (8, None),
+    ]
