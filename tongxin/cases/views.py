@@ -195,6 +195,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ctx["assignees"] = assignee_choices(case, request.user)
     if names & {"whistle", "dispatch", "transfer"}:
         ctx["departments"] = Department.objects.filter(subdistrict_id=case.subdistrict_id).order_by("pk")
+    if names & {"dispatch", "transfer"} and case.estate_id:
+        from tongxin.regions.models import PropertyCompany
+
+        ctx["companies"] = PropertyCompany.objects.filter(estates=case.estate_id).order_by("pk")
     if "merge" in names:
         from tongxin.cases.duplicates import likely_duplicates
 
@@ -501,7 +505,10 @@ def perform_action(name: str, case: Case, user: Any, post: Any) -> None:
             kw["department"] = get_object_or_404(Department, pk=ident)
         elif kind == "company":
             kw["property_company"] = get_object_or_404(PropertyCompany, pk=ident)
-        elif kind != "auto":
+        elif kind == "auto" and name == "dispatch":
+            services.round_robin(case, actor=user)  # next on-duty handler of the category
+            return
+        else:
             raise CaseError(_("请选择承办人或承办单位"))
         fn = services.dispatch if name == "dispatch" else services.transfer
         if name == "transfer":

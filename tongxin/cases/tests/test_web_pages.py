@@ -231,3 +231,20 @@ def test_resident_photo_must_be_an_image(world, settings, tmp_path):
         "/cases/m/new/", {"category": "repairs-leak", "where": "home", "description": "漏水", "photo": fake}
     )
     assert r.status_code == 200 and not Case.objects.exists()
+
+
+def test_dispatch_to_the_estates_property_company_or_round_robin(world, cases):
+    staff = world.client("staff_a")
+    case = cases["a1"]
+    r = staff.get(f"/cases/{case.pk}/")
+    assert f'value="company:{world.property_company.pk}"' in r.content.decode()
+    # round-robin with nobody on duty for the category: a clear message, nothing changes
+    r = staff.post(f"/cases/{case.pk}/do/dispatch/", {"target": "auto"}, follow=True)
+    case.refresh_from_db()
+    assert case.state == CaseState.SUBMITTED and r.context["messages"]
+    staff.post(f"/cases/{case.pk}/do/dispatch/", {"target": f"company:{world.property_company.pk}"})
+    case.refresh_from_db()
+    assert case.state == CaseState.DISPATCHED and case.property_company == world.property_company
+    # the property company's staff now see it and may resolve it
+    r = world.client("property").get(f"/cases/{case.pk}/")
+    assert "resolve" in [a.name for a in r.context["actions"]]
