@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -52,6 +53,18 @@ phone_login_required = login_required(login_url="core:phone_login")
 
 def _resident(user: Any) -> Resident | None:
     return Resident.objects.filter(user=user).select_related("dwelling").first()
+
+
+def _map_centre(resident: Resident | None) -> str:
+    """Where the point picker opens: the resident's building (or estate), else the demo subdistrict."""
+    if resident is not None and resident.dwelling is not None:
+        from tongxin.regions.models import Region
+
+        for lat, lng in Region.objects.filter(
+            pk__in=[resident.dwelling.building_id, resident.dwelling.estate_id], latitude__isnull=False
+        ).values_list("latitude", "longitude"):
+            return f"{lat},{lng}"
+    return ""
 
 
 def _mine(user: Any) -> Q:
@@ -119,6 +132,8 @@ def submit(request: HttpRequest) -> HttpResponse:
             "categories": categories_common_first(resident),
             "common": COMMON_CATEGORIES,
             "resident": resident,
+            "centre": _map_centre(resident),
+            "tile_url": settings.TILE_URL,
         },
     )
 

@@ -72,6 +72,12 @@ def test_resident_request_to_rated_closure_moves_the_dashboard(
     phone.click("#cats label:has-text('环境卫生')")
     phone.fill("#id_description", "楼下垃圾桶满了好几天没人清运，有异味")
     check_budget(measure(phone, "resident_submit"))
+    # (the point picker loads Leaflet only when asked for, and a tap sets the coordinates)
+    phone.click("label:has-text('地图选点')")
+    phone.wait_for_selector("#pick-map.leaflet-container")
+    phone.click("#pick-map", position={"x": 120, "y": 90})
+    assert phone.input_value("#id_latitude") != ""
+    phone.click("label:has-text('我家')")
     phone.click("button[type=submit]")
     phone.wait_for_selector("#case-state")
     case = Case.objects.get(channel=Channel.RESIDENT_APP)

@@ -25,15 +25,27 @@
     var v = checked ? checked.value : "address";
     mapBox.hidden = v !== "map";
     addrBox.hidden = v === "home";
-    if (v === "map" && !map && window.L) {
-      map = L.map("pick-map", { attributionControl: false }).setView([30.3655, 113.4530], 16);
-      map.on("click", function (e) {
-        document.getElementById("id_latitude").value = e.latlng.lat.toFixed(6);
-        document.getElementById("id_longitude").value = e.latlng.lng.toFixed(6);
-        if (marker) { marker.setLatLng(e.latlng); } else { marker = L.circleMarker(e.latlng, { radius: 9, color: "#b3261e" }).addTo(map); }
-        document.getElementById("pick-status").textContent = e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5);
-      });
-    }
+    if (v === "map" && !map) { withLeaflet(makeMap); }
+  }
+  function withLeaflet(done) {
+    /* Leaflet (150 KB) loads only when the resident chooses to pick a point: most reports use "my home". */
+    if (window.L) { done(); return; }
+    var css = document.createElement("link");
+    css.rel = "stylesheet"; css.href = form.dataset.leafletCss; document.head.appendChild(css);
+    var js = document.createElement("script");
+    js.src = form.dataset.leafletJs; js.onload = done; document.head.appendChild(js);
+  }
+  function makeMap() {
+    if (map) { return; }
+    var centre = (form.dataset.centre || "30.3610,113.4320").split(",").map(Number);
+    map = L.map("pick-map", { attributionControl: false }).setView(centre, 16);
+    if (form.dataset.tileUrl) { L.tileLayer(form.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
+    map.on("click", function (e) {
+      document.getElementById("id_latitude").value = e.latlng.lat.toFixed(6);
+      document.getElementById("id_longitude").value = e.latlng.lng.toFixed(6);
+      if (marker) { marker.setLatLng(e.latlng); } else { marker = L.circleMarker(e.latlng, { radius: 9, color: "#b3261e" }).addTo(map); }
+      document.getElementById("pick-status").textContent = e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5);
+    });
   }
   form.querySelectorAll("input[name=where]").forEach(function (r) { r.addEventListener("change", mode); });
   mode();
