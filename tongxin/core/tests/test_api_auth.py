@@ -125,13 +125,13 @@ def test_issue_token_command_issues_lists_and_revokes(world):
     listing = io.StringIO()
     call_command("issue_token", "grid_1", "--list", stdout=listing)
     assert key[:8] in listing.getvalue() and key not in listing.getvalue() and "网格通" in listing.getvalue()
-    call_command("issue_token", "grid_1", "--revoke", key[:8], stdout=io.StringIO())
+    call_command("issue_token", "grid_1", f"--revoke={key[:8]}", stdout=io.StringIO())
     assert bearer(key).get("/api/v1/me").status_code == 401
     # and unknown users or prefixes are errors, not silent
     with pytest.raises(CommandError):
         call_command("issue_token", "nobody", stdout=io.StringIO())
     with pytest.raises(CommandError):
-        call_command("issue_token", "grid_1", "--revoke", key[:8], stdout=io.StringIO())
+        call_command("issue_token", "grid_1", f"--revoke={key[:8]}", stdout=io.StringIO())
 
 
 def test_session_authentication_works_for_the_browser(world):

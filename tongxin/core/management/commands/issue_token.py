@@ -2,7 +2,8 @@
 
 manage.py issue_token jiedao --name "grid app"      # prints the key once
 manage.py issue_token jiedao --list                 # the user's tokens, without keys
-manage.py issue_token jiedao --revoke AbCdEfGh      # revoke by the 8-character prefix
+manage.py issue_token jiedao --revoke=AbCdEfGh      # revoke by the 8-character prefix; keep the "=",
+                                                    # since a prefix may start with "-"
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--name", default="cli", help="What the token is for")
         parser.add_argument("--list", action="store_true", help="List the user's tokens instead")
-        parser.add_argument("--revoke", metavar="PREFIX", help="Revoke the user's token with this prefix")
+        parser.add_argument(
+            "--revoke",
+            metavar="PREFIX",
+            help="Revoke the user's token with this prefix (write --revoke=PREFIX)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = User.objects.filter(username=options["username"]).first()
