@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +17,12 @@ from tongxin.people.models import Resident, Tag
 
 ROLES = ("admin", "staff_a", "staff_b", "grid_1", "grid_3", "property", "department", "volunteer", "resident")
 JSON = "application/json"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The world's users are never signed in by password here; a cheap hasher keeps the fixture fast."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def api(user) -> Client:
