@@ -11,7 +11,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -138,7 +137,7 @@ def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
     dept_ids = list(Department.objects.filter(subdistrict_id=subdistrict_id).values_list("pk", flat=True))
     start_dt = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
     end_dt = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
-    report.departments = _whistle_stats(dept_ids, start_dt, end_dt)
+    report.departments = case_rates.whistle_stats(department_ids=dept_ids, start=start_dt, end=end_dt)
 
     community_ids = list(filters.community_ids or ())
     claims: list[Any] = list(
@@ -162,56 +161,6 @@ def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
     report.open_cases, report.overdue_cases = agg["n"], agg["late"]
     report.yellow_cases, report.red_cases = agg["yellow"], agg["red"]
     return report
-
-
-def _whistle_stats(dept_ids: list[int], start_dt: dt.datetime, end_dt: dt.datetime) -> list[dict[str, Any]]:
-    """cases.rates.whistle_stats; until its annotation names stop shadowing the ``late``/``rating`` fields
-    (SQLite and PostgreSQL refuse COUNT inside COUNT), the same figures counted here under other names."""
-    try:
-        with transaction.atomic():
-            return case_rates.whistle_stats(department_ids=dept_ids, start=start_dt, end=end_dt)
-    except DatabaseError:
-        pass
-    from django.db.models import Avg
-
-    from tongxin.cases.models import WhistleCall
-
-    qs = WhistleCall.objects.filter(
-        department_id__in=dept_ids, whistled_at__gte=start_dt, whistled_at__lt=end_dt
-    )
-    rows = (
-        qs.values("department_id", "department__name", "department__short_name")
-        .annotate(
-            n_calls=Count("id"),
-            n_reported=Count("id", filter=Q(reported_at__isnull=False)),
-            n_late=Count("id", filter=Q(late=True)),
-            n_on_time=Count("id", filter=Q(late=False)),
-            mean_rating=Avg("rating"),
-        )
-        .order_by("department_id")
-    )
-    out = []
-    for r in rows:
-        reported = list(
-            qs.filter(department_id=r["department_id"], reported_at__isnull=False).values_list(
-                "whistled_at", "reported_at"
-            )
-        )
-        minutes = [(b - a).total_seconds() / 60 for a, b in reported if a and b]
-        out.append(
-            {
-                "department_id": r["department_id"],
-                "department": r["department__short_name"] or r["department__name"],
-                "calls": r["n_calls"],
-                "reported": r["n_reported"],
-                "late": r["n_late"],
-                "on_time": r["n_on_time"],
-                "on_time_rate": round(r["n_on_time"] / r["n_calls"], 6) if r["n_calls"] else None,
-                "avg_minutes_to_report": round(sum(minutes) / len(minutes), 1) if minutes else None,
-                "avg_rating": round(float(r["mean_rating"]), 2) if r["mean_rating"] is not None else None,
-            }
-        )
-    return out
 
 
 def may_view(user: Any, region: Region) -> bool:

@@ -59,10 +59,13 @@ def test_dashboard_rates_follow_the_rollups_and_respect_scope(world):
 
 
 def test_exports_xlsx_and_pdf(world):
-    new_case(world, key="a1", now=None)
+    case = new_case(world, key="a1", now=None)
+    services.whistle(case, world.users["admin"], [world.department], note="占道经营")
     c = world.client("admin")
     r = c.get("/dashboard/export.xlsx", {"region": world.subdistrict.pk})
     wb = load_workbook(io.BytesIO(r.content))
     assert "趋势" in wb.sheetnames and wb["总览"]["B1"].value == "干河街道"
+    whistles = list(wb["吹哨报到"].iter_rows(min_row=2, values_only=True))
+    assert whistles[0][:3] == ("城管", 1, 0)  # one call, not reported in yet
     r = c.get("/dashboard/report.pdf", {"region": world.subdistrict.pk, "month": "2026-11"})
     assert r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF") and len(r.content) > 2000
