@@ -117,6 +117,12 @@ def build_world() -> World:
     return World(sub, ca, cb, ea, eb, g1, g2, g3, dwellings, residents, users, dept, pc)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Argon2 is deliberately slow; tests that create many users use a fast hasher (production keeps Argon2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db: None) -> World:
     return build_world()

@@ -39,6 +39,8 @@ class IdleSessionMiddleware:
     """Sign staff out after ``STAFF_IDLE_SECONDS`` without a request."""
 
     KEY = "_last_seen"
+    # Refresh the stored time at most this often, so a busy user's requests don't each write the session.
+    RESOLUTION = 60
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,6 +52,6 @@ class IdleSessionMiddleware:
             last = request.session.get(self.KEY)
             if last is not None and now - float(last) > settings.STAFF_IDLE_SECONDS:
                 logout(request)
-            else:
+            elif last is None or now - float(last) >= self.RESOLUTION:
                 request.session[self.KEY] = now
         return self.get_response(request)
