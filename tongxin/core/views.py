@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from tongxin.core import audit
 from tongxin.core.models import AuditLog, User
+from tongxin.regions.choices import Role
 from tongxin.regions.scoping import scope_for
 
 
@@ -50,7 +51,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     scope = scope_for(request.user)
-    return render(request, "core/home.html", {"scope": scope})
+    role_labels = [label for value, label in Role.choices if value in scope.roles]
+    return render(request, "core/home.html", {"scope": scope, "role_labels": role_labels})
 
 
 @login_required
