@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from tongxin.people.models import Household, Resident
 from tongxin.points import services
 from tongxin.points.forms import RedeemForm, RewardForm, WeighInForm
-from tongxin.points.models import CollectionPoint, Redemption, Reward, WasteType, WeighIn
+from tongxin.points.models import CollectionPoint, PointRule, Redemption, Reward, WasteType, WeighIn
 from tongxin.volunteers import ledger
 from tongxin.volunteers.access import community_q, is_staff_user, may_manage, resident_of, staff_community_ids
 from tongxin.volunteers.choices import Unit
@@ -49,6 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
     form.fields["waste_type"].widget.choices = [(w.pk, f"{w.name}（{w.rate}/kg）") for w in waste_types]
     points_qs = CollectionPoint.objects.filter(community_id__in=communities)
     form.fields["collection_point"].widget.choices = [("", "—")] + [(p.pk, p.name) for p in points_qs]
+    rules = PointRule.objects.filter(community_id__in=communities).order_by("community_id", "pk")
+    if request.method == "POST" and request.POST.get("action") == "award":
+        return _award(request, rules)
     if request.method == "POST" and form.is_valid():
         household = _household(request, form.cleaned_data["household"])
         waste = get_object_or_404(waste_types, pk=form.cleaned_data["waste_type"])
@@ -87,8 +90,26 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(recent, PAGE).get_page(request.GET.get("page"))
     return render(
-        request, "points/home.html", {"form": form, "q": q, "found": found, "page": page, "query": f"q={q}"}
+        request,
+        "points/home.html",
+        {"form": form, "q": q, "found": found, "page": page, "query": f"q={q}", "rules": rules},
     )
+
+
+def _award(request: HttpRequest, rules: Any) -> HttpResponse:
+    """Points for a good deed by rule; the reference (e.g. "2026-11 楼道保洁") makes a repeat credit once."""
+    household = _household(request, request.POST.get("household") or 0)
+    rule = get_object_or_404(rules, pk=request.POST.get("rule") or 0)
+    reference = (request.POST.get("reference") or "").strip()[:60]
+    if not reference:
+        messages.error(request, _("请填写事由"))
+        return redirect("points:home")
+    try:
+        services.award_by_rule(household, rule, reference=reference, actor=request.user)
+        messages.success(request, _("已奖励 %(p)s 积分") % {"p": ledger.fmt(rule.points)})
+    except services.PointsError as err:
+        messages.error(request, str(err))
+    return redirect("points:home")
 
 
 @login_required

@@ -17,7 +17,9 @@ class ActivityForm(forms.Form):
     starts_at = forms.DateTimeField(label=_("开始时间"), widget=DT)
     ends_at = forms.DateTimeField(label=_("结束时间"), widget=DT)
     capacity = forms.IntegerField(label=_("名额"), min_value=1, max_value=10000)
+    organiser_unit = forms.IntegerField(label=_("主办共建单位"), widget=forms.Select, required=False)
     eligibility = forms.ChoiceField(label=_("报名范围"), choices=Eligibility.choices)
+    eligible_unit = forms.IntegerField(label=_("指定单位"), widget=forms.Select, required=False)
     hours = forms.DecimalField(label=_("计时(小时)"), min_value=Decimal("0"), max_value=24, decimal_places=2)
     points = forms.DecimalField(
         label=_("奖励积分"), min_value=Decimal("0"), max_value=10000, decimal_places=2, initial=0

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tongxin.party.models import PartyMember, ServicePost
+from tongxin.party.models import CoBuildingUnit, PartyMember, ServicePost
 from tongxin.people.models import Resident
 from tongxin.regions.scoping import scope_for
 from tongxin.volunteers import alerts, ledger, services
@@ -189,13 +189,23 @@ def activity_create(request: HttpRequest) -> HttpResponse:
     if not managed:
         raise Http404
     communities = Region.objects.filter(pk__in=managed).order_by("pk")
+    units = list(CoBuildingUnit.objects.filter(communities__in=managed).distinct().order_by("name"))
     form = ActivityForm(request.POST or None)
+    form.fields["organiser_unit"].widget.choices = [("", _("社区主办"))] + [(u.pk, u.name) for u in units]
+    form.fields["eligible_unit"].widget.choices = [("", "—")] + [(u.pk, u.name) for u in units]
     if request.method == "POST" and form.is_valid():
         community = communities.filter(pk=request.POST.get("community") or managed[0]).first()
         if community is None:
             raise Http404
+        data = dict(form.cleaned_data)
+        by_pk = {u.pk: u for u in units}
+        for field in ("organiser_unit", "eligible_unit"):
+            pk = data.pop(field)
+            if pk and pk not in by_pk:
+                raise Http404  # a unit that does not work with the user's communities
+            data[field] = by_pk.get(pk) if pk else None
         try:
-            act = services.create_activity(actor=request.user, community=community, **form.cleaned_data)
+            act = services.create_activity(actor=request.user, community=community, **data)
         except services.ParticipationError as err:
             messages.error(request, str(err))
         else:

@@ -106,3 +106,20 @@ def test_staff_home_list_has_a_fixed_number_of_queries(shop, django_assert_max_n
     with django_assert_max_num_queries(len(few.captured_queries) + 2):
         c.get(reverse("points:shop"))
     assert staff_community_ids(w.users["staff_a"]) == [w.community_a.pk]
+
+
+def test_good_deed_points_by_rule_credit_once_per_reference(shop):
+    from tongxin.points.models import PointRule
+
+    w = shop.world
+    rule = PointRule.objects.create(
+        community=w.community_a, code="clean_stairs", name="楼道保洁", points=Decimal("5")
+    )
+    hh = w.residents["a1"].household
+    c = w.client("staff_a")
+    data = {"action": "award", "household": hh.pk, "rule": rule.pk, "reference": "2026-11 3栋2单元"}
+    assert c.post(reverse("points:home"), data).status_code == 302
+    assert c.post(reverse("points:home"), data).status_code == 302  # the same deed again: credited once
+    assert services.household_balance(hh) == Decimal("5")
+    # staff of another community cannot use this community's rule or reach this household
+    assert w.client("staff_b").post(reverse("points:home"), data).status_code == 404

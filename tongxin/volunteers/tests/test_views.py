@@ -199,3 +199,43 @@ def test_resident_pages_join_check_in_and_hours(participants):
 
 def test_resident_without_a_record_gets_404(world):
     assert world.client("volunteer").get(reverse("volunteers:my_hours")).status_code == 404
+
+
+def test_a_co_building_unit_organises_an_activity_for_its_members(participants):
+    from tongxin.party.models import CoBuildingUnit
+
+    w = participants.world
+    unit = CoBuildingUnit.objects.create(name="市卫健委")
+    unit.communities.add(w.community_a)
+    elsewhere = CoBuildingUnit.objects.create(name="别处单位")
+    participants.member.employer = unit
+    participants.member.save(update_fields=["employer"])
+    start = timezone.localtime() + dt.timedelta(days=3)
+    data = {
+        "community": w.community_a.pk,
+        "title": "健康义诊",
+        "kind": "volunteer",
+        "place": "社区广场",
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "capacity": 5,
+        "eligibility": "unit",
+        "eligible_unit": unit.pk,
+        "organiser_unit": unit.pk,
+        "hours": "2",
+        "points": "0",
+    }
+    c = w.client("staff_a")
+    # a unit that does not work with this community cannot be named
+    assert (
+        c.post(reverse("volunteers:activity_create"), {**data, "eligible_unit": elsewhere.pk}).status_code
+        == 404
+    )
+    assert c.post(reverse("volunteers:activity_create"), data).status_code == 302
+    act = Activity.objects.get(title="健康义诊")
+    assert act.organiser_unit == unit and act.eligible_unit == unit
+    # members employed by the unit may join; other members may not
+    services.sign_up(act, participants.member.resident)
+    other = make_member(participants.extra[0])
+    with pytest.raises(services.ParticipationError, match="市卫健委"):
+        services.sign_up(act, other.resident)
