@@ -116,6 +116,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     response = HttpResponse(imports.errors_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -147,7 +148,9 @@ def roster_export(request: HttpRequest) -> FileResponse:
         raise Http404
     import io
 
-    return FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type=XLSX)
+    response = FileResponse(io.BytesIO(data), as_attachment=True, filename=filename, content_type=XLSX)
+    response["Cache-Control"] = "no-store"  # a roster of people: no proxy or browser cache keeps a copy
+    return response
 
 
 urlpatterns = [

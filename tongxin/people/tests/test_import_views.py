@@ -142,7 +142,7 @@ def test_community_roster_export_lists_households_masked_and_party_households(wo
     PartyMember.objects.create(resident=world.residents["a2"], member_type="resident")
     client = world.client("staff_a")
     response = client.get(reverse("people:roster_export"), {"community": world.community_a.pk})
-    assert response.status_code == 200
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     content = b"".join(response.streaming_content)
     rows = sheet(content)
     assert rows[0] == ("小区", "楼栋", "单元", "房号", "户主", "户主电话", "人数", "党员户", "网格")
