@@ -29,21 +29,25 @@ def on_duty_users(category: Any, grid: Any, at: dt.datetime | None = None) -> li
     """Users of members on duty now in ``grid``'s community (shifts for that grid or for the whole community).
 
     The posts that answer ``category`` are its ``claim_post_codes`` (cases app) or, failing that, the posts
-    mapped to its code in :class:`PostCategory`; a category tied to no post is answered by everyone on duty.
-    When nobody is on duty, the category's own handler list answers (so dispatch never stalls on an empty
-    roster). Ordered by shift start, then member.
+    mapped to its code in :class:`PostCategory`. A category tied to no post (a repair for the property company,
+    say) is not the volunteers' business: its own handler list answers, as it does when nobody is on duty, so
+    dispatch never stalls on an empty roster. ``category=None`` means everyone on duty. Ordered by shift start.
     """
     users: list[Any] = []
-    if grid is not None:
-        qs = shifts_on_duty(grid.community_id, at).filter(Q(grid__isnull=True) | Q(grid=grid))
+    posts: list[int] | None = None
+    post_codes: list[str] = []
+    if category is not None:
         post_codes = list(getattr(category, "claim_post_codes", None) or [])
-        code = category_code(category)
+        if not post_codes:
+            code = category_code(category)
+            posts = list(PostCategory.objects.filter(category_code=code).values_list("post_id", flat=True))
+    tied_to_posts = category is None or bool(post_codes) or bool(posts)
+    if grid is not None and tied_to_posts:
+        qs = shifts_on_duty(grid.community_id, at).filter(Q(grid__isnull=True) | Q(grid=grid))
         if post_codes:
             qs = qs.filter(post__code__in=post_codes)
-        elif code:
-            posts = list(PostCategory.objects.filter(category_code=code).values_list("post_id", flat=True))
-            if posts:
-                qs = qs.filter(post_id__in=posts)
+        elif posts:
+            qs = qs.filter(post_id__in=posts)
         seen: set[int] = set()
         for shift in qs.select_related("member__resident__user").order_by("starts_at", "member_id"):
             user = shift.member.resident.user

@@ -202,5 +202,10 @@ def test_on_duty_follows_the_categorys_posts(participants):
     # a category answered by the patrol post finds the member on patrol; one answered by mediation does not
     assert on_duty_users(Category(["patrol"]), w.grid_1) == [w.users["volunteer"]]
     assert on_duty_users(Category(["mediation"]), w.grid_1) == []
-    # a category tied to no post is answered by everyone on duty
+    # a category tied to no post is not for the roster (its own handler list answers)
+    assert on_duty_users(Category([]), w.grid_1) == []
+    # mapping the category's code to the post puts it on the roster
+    from tongxin.volunteers.models import PostCategory
+
+    PostCategory.objects.create(post=participants.post, category_code="noise")
     assert on_duty_users(Category([]), w.grid_1) == [w.users["volunteer"]]
