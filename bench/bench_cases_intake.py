@@ -91,7 +91,7 @@ def run_load(port: int, clients: int, warmup: float, seconds: float, key: str) -
             headers = {
                 "Authorization": f"Bearer {key}",
                 "Content-Type": "application/json",
-                "Idempotency-Key": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "Idempotency-Key": uuid.uuid4().hex,
             }
             t0 = time.monotonic()
             try:
