@@ -552,13 +552,13 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
 
     user = request.user
     resident = _resident_of(user)
-    scope = scope_for(user)
     channel = payload.channel or (Channel.RESIDENT_APP if resident is not None else Channel.API)
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if len(key) > 128:
         raise ApiError(400, "bad_idempotency_key", _("Idempotency-Key 不能超过128个字符"), "Idempotency-Key")
     dwelling = None
     if payload.dwelling_id is not None:
+        scope = scope_for(user)
         dwelling = Dwelling.objects.filter(
             Q(pk=payload.dwelling_id) & (scope.q() | Q(pk=getattr(resident, "dwelling_id", None)))
         ).first()
