@@ -22,8 +22,16 @@ NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
     ("party:member_list", _("党员"), ("subdistrict_admin", "community_staff", "grid_worker")),
     ("people:import_list", _("导入"), ("subdistrict_admin", "community_staff")),
     ("cases:workbench", _("诉求"), ()),
-    ("volunteers:home", _("志愿服务"), ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident")),
-    ("points:home", _("积分"), ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident")),
+    (
+        "volunteers:home",
+        _("志愿服务"),
+        ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
+    ),
+    (
+        "points:home",
+        _("积分"),
+        ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
+    ),
     ("dashboard:home", _("数据看板"), ("subdistrict_admin", "community_staff")),
     ("core:audit", _("审计日志"), ("subdistrict_admin",)),
 ]
