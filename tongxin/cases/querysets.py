@@ -58,22 +58,27 @@ def case_visibility_q(user: Any) -> Q:
         q |= Q(department_id__in=depts) | Q(
             pk__in=WhistleCall.objects.filter(department_id__in=depts).values("case_id")
         )
-    grid_id = _home_grid_id(user)
+    resident_id, grid_id = _resident_of(user)
     if grid_id is not None and scope.has_role("volunteer"):
         q |= Q(state="open_for_claiming", grid_id=grid_id)
-    q |= Q(submitted_by_id=user.pk) | Q(reporter__user_id=user.pk)
+    # plain column equalities (no join) so every arm of the OR can use an index
+    q |= Q(submitted_by_id=user.pk)
+    if resident_id is not None:
+        q |= Q(reporter_id=resident_id)
     return q
 
 
-def _home_grid_id(user: Any) -> int | None:
-    cached = getattr(user, "_tongxin_home_grid", False)
-    if cached is not False:
+def _resident_of(user: Any) -> tuple[int | None, int | None]:
+    """The user's resident record and the grid they live in (one query, cached on the user object)."""
+    cached = getattr(user, "_tongxin_resident", None)
+    if cached is not None:
         return cached
     from tongxin.people.models import Resident
 
-    grid_id = Resident.objects.filter(user_id=user.pk).values_list("dwelling__grid_id", flat=True).first()
-    user._tongxin_home_grid = grid_id
-    return grid_id
+    row = Resident.objects.filter(user_id=user.pk).values_list("pk", "dwelling__grid_id").first()
+    info: tuple[int | None, int | None] = (row[0], row[1]) if row else (None, None)
+    user._tongxin_resident = info
+    return info
 
 
 class CaseEventQuerySet(models.QuerySet):
