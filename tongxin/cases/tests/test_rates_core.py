@@ -118,7 +118,7 @@ OPS = st.lists(
 
 
 @pytest.mark.django_db
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 def test_rollups_equal_recount_after_random_transitions(world, ops):
     """Acceptance 7 (property test): whatever happens, the live rollups equal a recount from raw events."""
