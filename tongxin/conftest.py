@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from django.test import Client
 
 from tongxin.core import pii
+from tongxin.core.middleware import IdleSessionMiddleware
 from tongxin.core.models import User
 from tongxin.people.models import Household, Membership, Resident
 from tongxin.people.pii import set_id_number, set_phone
@@ -41,6 +43,10 @@ class World:
     def client(self, role: str) -> Client:
         c = Client()
         c.force_login(self.users[role])
+        # A user in the middle of their work: the idle-timeout stamp is fresh, so requests don't rewrite it.
+        session = c.session
+        session[IdleSessionMiddleware.KEY] = time.time()
+        session.save()
         return c
 
 
