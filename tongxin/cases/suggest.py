@@ -6,7 +6,8 @@ How it works
 - **Learned model.** Character 1–3-grams (no word segmentation needed, no dictionary to ship) weighted by TF-IDF,
   and a multinomial logistic regression (scikit-learn) trained on the *final* category of resolved/closed cases
   (what the community actually decided) plus every staff correction (:class:`CategoryFeedback`, weighted double).
-  Training runs in a Huey task (:mod:`tongxin.cases.ml_tasks`).
+  Training runs in a Huey task (:mod:`tongxin.cases.ml_tasks`). Once a model exists the keyword rules keep 30 % of
+  the vote, so a category the model has seen little of is still found by its keywords.
 - **Storage.** The trained model is stored in the database (:class:`SuggestionModel`) as a NumPy ``.npz`` blob
   (vocabulary, idf, coefficients; loaded with ``allow_pickle=False`` — no pickle, so a row in the database can
   never execute code). Every app server picks up a new model by version number; inference is plain NumPy
@@ -31,6 +32,8 @@ MIN_TRAINING_EXAMPLES = 30
 MAX_TRAINING_EXAMPLES = 200_000
 CORRECTION_WEIGHT = 2.0
 MODEL_RECHECK_SECONDS = 30.0
+# Share of the keyword rules in the final confidence once a model exists.
+KEYWORD_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,17 @@ def suggest(text: str, k: int = 3, *, fresh: bool = False) -> list[Suggestion]:
     names, keywords = category_cache.get(force=fresh)
     model = model_cache.get(force=fresh)
     if model is not None:
-        ranked = [(c, p) for c, p in model.predict(text, k=len(model.classes)) if c in names][:k]
+        probs = {c: p for c, p in model.predict(text, k=len(model.classes)) if c in names}
+        kw = keyword_scores(text, keywords)
+        if kw and probs:
+            # the rules still vote (weight KEYWORD_WEIGHT): a young model has not seen every category yet
+            total = sum(kw.values())
+            probs = {
+                c: (1 - KEYWORD_WEIGHT) * probs.get(c, 0.0) + KEYWORD_WEIGHT * kw.get(c, 0.0) / total
+                for c in set(probs) | set(kw)
+                if c in names
+            }
+        ranked = sorted(probs.items(), key=lambda cp: (-cp[1], cp[0]))[:k]
         if ranked:
             return [Suggestion(c, names[c], p, "model") for c, p in ranked]
     return keyword_suggestions(text, keywords, names, k)

@@ -142,3 +142,14 @@ def test_stored_model_round_trips_without_pickle_and_is_fast(world):
 
 def test_blank_text_suggests_nothing(db):
     assert suggest.suggest("   ") == []
+
+
+def test_keywords_still_vote_for_a_category_the_model_has_not_seen(world):
+    # given a model trained on decisions that never included 水电气暖 (utilities)
+    decided_cases(world, [(t, c) for t, c in corpus.texts(6) if c != "utilities"])
+    assert suggest.retrain() is not None
+    # when a resident reports a power cut
+    got = suggest.suggest("整栋楼停电了", fresh=True)
+    # then the keyword rules still bring utilities into the top 3
+    assert "utilities" in [s.code for s in got]
+    assert got[0].source == "model"
