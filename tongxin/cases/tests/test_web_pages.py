@@ -14,12 +14,6 @@ from tongxin.cases.models import Case
 from tongxin.cases.tests.core_fixtures import make_member, new_case
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The world's users get a cheap hasher here: Argon2 costs seconds per test on a busy 2-core box."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def cases(world):
     # given two cases in community A (grids 1 and 2) and one in community B

@@ -26,12 +26,6 @@ PROTECTED = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world's users are never signed in by password here; a cheap hasher keeps the fixture fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def bearer(key: str) -> Client:
     return Client(headers={"authorization": f"Bearer {key}"})
 

@@ -16,11 +16,6 @@ from tongxin.core.models import AuditLog, User
 LOCKED_MESSAGE = "登录失败次数过多"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def login(client: Client, username: str, password: str):
     return client.post(reverse("core:login"), {"username": username, "password": password})
 

@@ -15,12 +15,6 @@ from tongxin.regions.models import RoleAssignment
 URL = "/m/login/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The world's users get a cheap hasher here: Argon2 costs seconds per test on a busy 2-core box."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def outbox(settings):
     from tongxin.dashboard.tests.conftest import OutboxSMS

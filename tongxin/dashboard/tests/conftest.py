@@ -42,12 +42,6 @@ class OutboxSMS:
         OutboxSMS.messages.append((phone, text))
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings: Any) -> None:
-    """The world's users get a cheap hasher here: Argon2 costs seconds per test on a busy 2-core box."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def sms_outbox(settings: Any) -> Iterator[list[tuple[str, str]]]:
     settings.SMS_BACKEND = "tongxin.dashboard.tests.conftest.OutboxSMS"

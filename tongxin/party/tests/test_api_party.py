@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,12 +15,6 @@ from tongxin.people.pii import set_phone
 from tongxin.regions.models import Region
 
 ROLES = ("admin", "staff_a", "staff_b", "grid_1", "grid_3", "property", "department", "volunteer", "resident")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world's users are never signed in by password here; a cheap hasher keeps the fixture fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass

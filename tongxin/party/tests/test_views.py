@@ -16,12 +16,6 @@ from tongxin.regions.models import Region
 LIAISON_PHONE = "13512345678"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The world fixture creates nine users; argon2's 100 MB per hash is the slowest part of these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def party(world):
     """Committees of the subdistrict and both communities, grid branches 1 and 3, a building group, two members."""

@@ -13,13 +13,6 @@ from tongxin.core.models import AuditLog
 from tongxin.people import services
 from tongxin.people.models import Household, Membership, Resident
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The world fixture creates nine users; argon2's 100 MB per hash is the slowest part of these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 VALID_ID = pii.generate_id_number("429004", dt.date(1985, 6, 15), 42, female=True)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -41,12 +40,6 @@ SEES = {
     "volunteer": set(),
     "resident": set(),
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The world fixture creates nine users; argon2's 100 MB per hash is the slowest part of these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def clear_values(world) -> list[str]:
@@ -440,7 +433,7 @@ def test_grid_worker_registers_a_resident_by_address_in_their_grid_only(world):
 
 def test_list_count_stops_at_the_cap(world, monkeypatch):
     # given a count cap of 2 (10,000 in production) and 3 residents visible to the subdistrict admin
-    monkeypatch.setattr("tongxin.people.forms.COUNT_CAP", 2)
+    monkeypatch.setattr("tongxin.core.pagination.COUNT_CAP", 2)
     response = world.client("admin").get(reverse("people:resident_list"))
     # then the page says there are more than 2 and asks to narrow the search, and the rows still show
     assert response.context["page"].paginator.capped

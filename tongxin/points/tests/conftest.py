@@ -9,11 +9,6 @@ from tongxin.conftest import World
 from tongxin.points.models import CollectionPoint, PointsPolicy, Reward, WasteType
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Shop:
     world: World

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -11,12 +10,6 @@ from tongxin.core.models import ApiToken
 from tongxin.regions.models import Dwelling, Grid, Region
 
 ROLES = ("admin", "staff_a", "staff_b", "grid_1", "grid_3", "property", "department", "volunteer", "resident")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world's users are never signed in by password here; a cheap hasher keeps the fixture fast."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def api(user) -> Client:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tongxin.regions.models import Dwelling, Region
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The world fixture creates nine users; argon2's 100 MB per hash is the slowest part of these tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def tree_names(response) -> set[str]:

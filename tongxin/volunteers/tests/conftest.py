@@ -18,12 +18,6 @@ from tongxin.volunteers import services
 from tongxin.volunteers.models import Activity
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    # The world creates a dozen users; argon2 would dominate these tests' time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Participants:
     world: World
