@@ -8,7 +8,6 @@ whose dict names the field; a person or place outside the actor's scope is repor
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from tongxin.core import audit, pii
 from tongxin.core.models import AuditLog
@@ -434,8 +432,6 @@ def reveal(actor: Any, resident: Resident, what: str) -> str:
 
 # ---- grid roster (一表) ---------------------------------------------------------------------------------------
 
-ROSTER_HEADERS = (_lazy("小区"), _lazy("楼栋"), _lazy("单元"), _lazy("房号"), _lazy("户主"), _lazy("党员户"))
-
 
 def grid_roster(actor: Any, grid: Any) -> QuerySet[Any]:
     """The dwellings of ``grid`` the actor sees, with current head of household and whether a member lives there.
@@ -495,30 +491,3 @@ def add_roster_columns(dwellings: list[Any]) -> None:
     for d in dwellings:
         d.head_name = heads.get(d.pk, "")
         d.party_household = d.pk in party
-
-
-def export_grid_roster(actor: Any, grid: Any) -> bytes:
-    """The grid roster as an .xlsx workbook; the export is audited with its row count."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(grid.name)[:31] or "roster")
-    sheet.append([str(h) for h in ROSTER_HEADERS])
-    rows = 0
-    d: Any
-    for d in grid_roster(actor, grid).iterator(chunk_size=2000):
-        sheet.append(
-            [
-                d.estate.name,
-                d.building.name,
-                d.entrance.name,
-                d.number,
-                d.head_name or "",
-                _("是") if d.party_household else _("否"),
-            ]
-        )
-        rows += 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    audit.record(AuditLog.Action.EXPORT, grid, actor=actor, field="roster", after={"rows": rows})
-    return buffer.getvalue()

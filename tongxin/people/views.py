@@ -391,20 +391,6 @@ def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-def grid_roster_export(request: HttpRequest, pk: int) -> HttpResponse:
-    registry_scope(request)
-    grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=pk)
-    content = services.export_grid_roster(request.user, grid)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    filename = f"grid-roster-{grid.code}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 urlpatterns = [
     path("", resident_list, name="resident_list"),
     path("new/", resident_create, name="resident_create"),
@@ -416,5 +402,4 @@ urlpatterns = [
     path("dwellings/<int:pk>/", household_detail, name="household_detail"),
     path("households/<int:pk>/head/", household_change_head, name="household_change_head"),
     path("grids/<int:pk>/", grid_detail, name="grid_detail"),
-    path("grids/<int:pk>/roster.xlsx", grid_roster_export, name="grid_roster_export"),
 ]
