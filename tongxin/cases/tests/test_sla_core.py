@@ -13,8 +13,8 @@ from tongxin.cases.models import Holiday
 from tongxin.cases.tests.core_fixtures import T0, category, new_case
 
 
-def local(*args: int) -> dt.datetime:
-    return timezone.make_aware(dt.datetime(*args))
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return timezone.make_aware(dt.datetime(year, month, day, hour, minute))
 
 
 @pytest.mark.django_db
