@@ -580,6 +580,16 @@ def _assign_fields(
         raise CaseError(_("请选择承办人、物业公司或部门"), code="no_target")
     if team_kind and team_kind not in HandlerKind.values:
         raise CaseError(_("未知的承办方类型"), code="bad_team_kind")
+    if assignee is not None and not _may_receive(case, assignee):
+        raise CaseError(_("承办人不在本案件所属区域，不能派给他"), code="assignee_out_of_scope")
+    if (
+        property_company is not None
+        and case.estate_id
+        and not property_company.estates.filter(pk=case.estate_id).exists()
+    ):
+        raise CaseError(_("该物业公司不服务本案件所在小区"), code="company_out_of_scope")
+    if department is not None and case.subdistrict_id and department.subdistrict_id != case.subdistrict_id:
+        raise CaseError(_("该部门不属于本街道"), code="department_out_of_scope")
     case.assignee = assignee
     case.property_company = property_company
     case.department = department
@@ -591,6 +601,28 @@ def _assign_fields(
         else case.team_kind
     )
     return ["assignee", "property_company", "department", "team_kind"]
+
+
+def _may_receive(case: Case, user: Any) -> bool:
+    """A case goes only to someone who works where it is: staff whose scope covers it, property staff or a
+    department liaison of the subdistrict, or a member/volunteer who lives in the case's community."""
+    if not getattr(user, "is_active", False):
+        return False
+    scope = scope_for(user)
+    if scope.covers(case):
+        return True
+    if scope.property_company_ids and case.estate_id in scope.estate_ids:
+        return True
+    if scope.department_ids and case.subdistrict_id:
+        from tongxin.regions.models import Department
+
+        return Department.objects.filter(
+            pk__in=scope.department_ids, subdistrict_id=case.subdistrict_id
+        ).exists()
+    from tongxin.people.models import Resident
+
+    community_id = Resident.objects.filter(user=user).values_list("dwelling__community_id", flat=True).first()
+    return community_id is not None and community_id == case.community_id
 
 
 def _target_payload(case: Case) -> dict[str, Any]:

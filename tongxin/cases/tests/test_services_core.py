@@ -437,3 +437,27 @@ def test_reveal_contact_phone_is_audited(world):
     assert AuditLog.objects.filter(action="reveal", object_id=str(case.pk)).count() == 1
     with pytest.raises(CaseError):
         services.reveal_contact_phone(case, world.users["staff_b"])
+
+
+def test_dispatch_only_to_someone_who_works_where_the_case_is(world):
+    # given a leak reported in grid 1 of 满庭春社区 (community A)
+    case = new_case(world)
+    staff = world.users["staff_a"]
+    before = snapshot()
+    # when staff dispatch it to the grid worker of 大新社区, then it is refused and nothing changes
+    with pytest.raises(CaseError) as err:
+        services.dispatch(case.pk, staff, assignee=world.users["grid_3"])
+    assert err.value.code == "assignee_out_of_scope"
+    # and a property company that does not serve the estate is refused as well
+    from tongxin.regions.models import PropertyCompany
+
+    other = PropertyCompany.objects.create(name="富丰物业")
+    other.estates.add(world.estate_b)
+    with pytest.raises(CaseError) as err:
+        services.dispatch(case.pk, staff, property_company=other)
+    assert err.value.code == "company_out_of_scope"
+    assert snapshot() == before
+    # when they dispatch it to the grid worker of grid 1 or the estate's property company, it goes through
+    assert services.dispatch(case.pk, staff, assignee=world.users["grid_1"]).assignee == world.users["grid_1"]
+    case = new_case(world, description="二楼水管漏水")
+    assert services.dispatch(case.pk, staff, property_company=world.property_company).state == "dispatched"
