@@ -17,13 +17,11 @@ def load(rng: random.Random, out: Any) -> None:
     from tongxin.core.models import User
     from tongxin.regions.models import RoleAssignment
 
-    staff_id = (
-        RoleAssignment.objects.filter(role="community_staff")
+    staff = (
+        User.objects.filter(pk__in=RoleAssignment.objects.filter(role="community_staff").values("user_id"))
         .order_by("pk")
-        .values_list("user_id", flat=True)
         .first()
     )
-    staff = User.objects.filter(pk=staff_id).first()
     decided = list(
         Case.objects.filter(state__in=[CaseState.RESOLVED, CaseState.CLOSED])
         .select_related("category")
