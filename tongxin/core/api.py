@@ -22,6 +22,7 @@ from ninja.security import HttpBearer, django_auth
 
 from tongxin.core import audit
 from tongxin.core.models import ApiToken, AuditLog, User
+from tongxin.core.pagination import capped_count
 from tongxin.regions.scoping import scope_for
 
 MAX_PAGE_SIZE = 200
@@ -51,11 +52,14 @@ def ApiAuth() -> list:
 
 
 def paginate(qs: QuerySet, page: int, page_size: int) -> dict[str, Any]:
-    """One COUNT and one page query (plus whatever prefetches ``qs`` carries), whatever the page size."""
-    count = qs.count()
+    """One capped COUNT and one page query (plus whatever prefetches ``qs`` carries), whatever the page size.
+
+    ``count`` stops at ``COUNT_CAP`` (``count_capped`` is then true), as on the list pages: an exact count of a
+    broad search costs more than the page. Pages past the cap are still served."""
+    count, capped = capped_count(qs)
     start = (page - 1) * page_size
-    items = list(qs[start : start + page_size]) if start < count else []
-    return {"count": count, "page": page, "page_size": page_size, "items": items}
+    items = list(qs[start : start + page_size]) if start < count or capped else []
+    return {"count": count, "count_capped": capped, "page": page, "page_size": page_size, "items": items}
 
 
 def validation_error_detail(exc: DjangoValidationError) -> list[dict[str, Any]]:

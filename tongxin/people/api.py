@@ -86,7 +86,8 @@ class ResidentOut(Schema):
 
 
 class ResidentPage(Schema):
-    count: int
+    count: int = Field(description="Matches, counted up to 10,000")
+    count_capped: bool = Field(False, description="True when there are more than 10,000 matches")
     page: int
     page_size: int
     items: list[ResidentOut]

@@ -6,10 +6,9 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.pagination import COUNT_CAP, CappedPaginator  # noqa: F401  (re-exported)
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus
 from tongxin.people.models import Tag
 from tongxin.regions.address import resolve_address
@@ -18,20 +17,6 @@ from tongxin.regions.scoping import Scope
 from tongxin.regions.services import reachable
 
 PAGE_SIZE = 50
-# Lists count at most this many rows: an exact count of a whole subdistrict's registry costs more than the page.
-COUNT_CAP = 10_000
-
-
-class CappedPaginator(Paginator):
-    """A paginator whose count stops at ``COUNT_CAP`` (``capped`` says so); pages past the cap are not offered."""
-
-    capped = False
-
-    @cached_property
-    def count(self) -> int:
-        n = self.object_list[: COUNT_CAP + 1].count()  # type: ignore[attr-defined]
-        self.capped = n > COUNT_CAP
-        return min(n, COUNT_CAP)
 
 
 def member_type_choices() -> list[tuple[str, str]]:

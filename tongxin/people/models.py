@@ -63,24 +63,28 @@ class Household(models.Model):
 
 
 class Resident(models.Model):
-    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    name = models.CharField(_("姓名"), max_length=50)  # indexed in Meta (prefix search, covering)
     id_kind = models.CharField(_("证件类型"), max_length=10, choices=IdKind.choices, default=IdKind.ID_CARD)
     id_number_enc = models.TextField(blank=True, editable=False)
     id_number_hash = models.CharField(max_length=64, blank=True, editable=False)
     id_number_masked = models.CharField(_("证件号码"), max_length=30, blank=True, editable=False)
-    id_last4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
+    id_last4 = models.CharField(max_length=4, blank=True, editable=False)  # exact match only: index in Meta
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     phone_enc = models.TextField(blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(
+        max_length=64, blank=True, editable=False
+    )  # exact match only: index in Meta
     phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True, editable=False)
-    phone_last4 = models.CharField(max_length=4, blank=True, db_index=True, editable=False)
+    phone_last4 = models.CharField(
+        max_length=4, blank=True, editable=False
+    )  # exact match only: index in Meta
     residence_status = models.CharField(
         _("人口类型"), max_length=12, choices=ResidenceStatus.choices, default=ResidenceStatus.REGISTERED
     )
     status = models.CharField(
-        _("状态"), max_length=12, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE, db_index=True
-    )
+        _("状态"), max_length=12, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE
+    )  # index in Meta
     dwelling = models.ForeignKey(
         "regions.Dwelling",
         null=True,
@@ -88,6 +92,7 @@ class Resident(models.Model):
         on_delete=models.PROTECT,
         related_name="residents",
         verbose_name=_("现住房屋"),
+        db_index=False,  # covering index in Meta
     )
     household = models.ForeignKey(
         Household,
@@ -117,6 +122,24 @@ class Resident(models.Model):
         verbose_name = _("居民")
         verbose_name_plural = _("居民")
         ordering = ["id"]
+        # Search indexes (docs/bench/search.md). Plain b-trees for exact matches: on PostgreSQL ``db_index`` on a
+        # CharField adds a second ``_like`` index, useless for hashes, last-4 digits and status, and every index
+        # costs the 1M-row import (docs/bench/import.md). Name prefix (``LIKE '王%'``) needs the pattern-ops
+        # index; it and the dwelling index carry ``status`` and ``dwelling_id`` so the capped count of a broad
+        # search (a surname, an estate) and the scope join read no table rows (index-only scan).
+        indexes = [
+            models.Index(
+                fields=["name"],
+                name="resident_name_prefix",
+                opclasses=["varchar_pattern_ops"],
+                include=["status", "dwelling"],
+            ),
+            models.Index(fields=["dwelling"], name="resident_dwelling", include=["status"]),
+            models.Index(fields=["id_last4"], name="resident_id_last4"),
+            models.Index(fields=["phone_last4"], name="resident_phone_last4"),
+            models.Index(fields=["phone_hash"], name="resident_phone_hash"),
+            models.Index(fields=["status"], name="resident_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["id_number_hash"],

@@ -450,3 +450,17 @@ def test_moves_outside_scope_or_role_are_refused(world):
     assert other.status_code == 404
     a1.refresh_from_db()
     assert a1.status == "active" and a1.dwelling_id == world.dwellings["a1"].pk
+
+
+def test_list_count_stops_at_the_cap_like_the_list_page(world, monkeypatch):
+    # given a count cap of 2 (10,000 in production) and 3 residents visible to the subdistrict admin
+    monkeypatch.setattr("tongxin.core.pagination.COUNT_CAP", 2)
+    body = api(world.users["admin"]).get("/api/v1/people/residents/?page_size=1").json()
+    # then the count stops at the cap and says so, and the page is still served
+    assert (body["count"], body["count_capped"], len(body["items"])) == (2, True, 1)
+    # and pages past the cap are still served
+    body = api(world.users["admin"]).get("/api/v1/people/residents/?page_size=1&page=3").json()
+    assert len(body["items"]) == 1
+    # and a narrower search is counted exactly
+    body = api(world.users["admin"]).get("/api/v1/people/residents/", {"q": "张三"}).json()
+    assert (body["count"], body["count_capped"]) == (1, False)
