@@ -56,7 +56,7 @@ def used_msgids() -> dict[str, str]:
                 body = " ".join(line.strip() for line in m.group(2).strip().splitlines())
             else:
                 body = m.group(2)
-            msgid = _block_msgid(body)
+            msgid = _block_msgid(re.split(r"{%\s*plural\s*%}", body)[0])
             if HAN.search(msgid):
                 found.setdefault(msgid, str(path.relative_to(BASE)))
     return found
