@@ -536,7 +536,8 @@ ROLLUP_COUNTERS = (
 
 class CaseRollup(models.Model):
     """Counters per cohort day (the case's submission day) × community × grid × category × handler ×
-    department × channel, kept current by the services with F() increments in the same transaction.
+    department × channel. The services append :class:`CaseRollupDelta` rows; the periodic fold
+    (:func:`tongxin.cases.rates.fold_deltas`) adds them here and to :class:`CaseRollupMonth`.
 
     Dimension columns are plain integers (0 = none) so the unique key works the same on SQLite and PostgreSQL.
     """
@@ -595,3 +596,64 @@ class CaseRollup(models.Model):
 
 def local_day(value: dt.datetime) -> dt.date:
     return timezone.localtime(value).date()
+
+
+class RollupCounterFields(models.Model):
+    received = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    responded_in_time = models.IntegerField(default=0)
+    assigned = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    resolved_in_time = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    basically_satisfied = models.IntegerField(default=0)
+    dissatisfied = models.IntegerField(default=0)
+    suggestion_received = models.IntegerField(default=0)
+    suggestion_rectified = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseRollupDelta(RollupCounterFields):
+    """Append-only counter deltas written by the services in the event's transaction (an INSERT, so concurrent
+    intakes never wait on a shared row). Same key as :class:`CaseRollup`; folded into the rollup tables by the
+    periodic task, and read together with them, so the rates are exact at every moment."""
+
+    day = models.DateField()
+    community_id = models.PositiveIntegerField(default=0)
+    grid_id = models.PositiveIntegerField(default=0)
+    category_id = models.PositiveIntegerField(default=0)
+    handler_id = models.PositiveIntegerField(default=0)
+    department_id = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"Δ {self.day} c{self.community_id} g{self.grid_id}"
+
+
+class CaseRollupMonth(RollupCounterFields):
+    """Coarse counters per cohort month (first day of the month) × community × grid × category × channel: the
+    sum of all :class:`CaseRollup` rows of the month (case-level and handler-level). Region, grid, category and
+    channel rates over whole months read this table (~30× fewer rows than the daily one)."""
+
+    month = models.DateField()
+    community_id = models.PositiveIntegerField(default=0)
+    grid_id = models.PositiveIntegerField(default=0)
+    category_id = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "community_id", "grid_id", "category_id", "channel"],
+                name="rollup_month_unique_key",
+            )
+        ]
+        indexes = [models.Index(fields=["community_id", "month"], name="rollup_month_community_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} c{self.community_id} g{self.grid_id}"

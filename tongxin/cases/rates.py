@@ -1,19 +1,31 @@
 """The three rates (响应率、解决率、满意率), the suggestion box's rectification rate (整改率) and whistle statistics.
 
-Counters live in :class:`~tongxin.cases.models.CaseRollup`, one row per cohort day (the case's submission day,
-Asia/Shanghai) × community × grid × category × handler × department × channel. Every service that writes a
-:class:`~tongxin.cases.models.CaseEvent` calls :func:`apply_event` in the same transaction; :func:`event_deltas`
-is the single definition of what an event counts, and :func:`recount` recomputes the same counters from the raw
-events. Formulas: see docs/cases.md.
+Counters live in three tables (design: docs/cases.md, "Rollups"):
 
-Case-level counters (received, responded, responded_in_time, suggestion_received) are always written to the
-row with handler 0 and department 0; handler-level counters go to the row of the handler/department the event
-snapshot names. Region-wide rates therefore sum everything; handler/department rates use ``assigned`` as the
-denominator.
+* :class:`~tongxin.cases.models.CaseRollupDelta` — append-only. Every service that writes a
+  :class:`~tongxin.cases.models.CaseEvent` calls :func:`apply_event` in the same transaction, which INSERTs
+  the event's deltas (no UPDATE of a shared row, so concurrent intakes never wait for each other).
+* :class:`~tongxin.cases.models.CaseRollup` — one row per cohort day (the case's submission day, Asia/Shanghai)
+  × community × grid × category × handler × department × channel.
+* :class:`~tongxin.cases.models.CaseRollupMonth` — cohort month × community × grid × category × channel.
+
+:func:`fold_deltas` (periodic task, every minute) deletes the committed delta rows and adds them to both rollup
+tables in one transaction. Readers (:func:`counters`, :func:`rates_by`) sum rollup rows + not-yet-folded delta
+rows in ONE SQL statement (a UNION ALL, one snapshot), so they are exact whenever they run: a fold commits the
+delete and the additions atomically. Whole months of a range come from the monthly table, the partial months at
+either end from the daily table; handler and department questions use the daily table.
+
+:func:`event_deltas` is the single definition of what an event counts, and :func:`recount` recomputes the same
+counters from the raw events. Formulas: see docs/cases.md.
+
+Case-level counters (received, responded, responded_in_time, suggestion_received) are always written with
+handler 0 and department 0; handler-level counters with the handler/department the event snapshot names.
+Region-wide rates therefore sum everything; handler/department rates use ``assigned`` as the denominator.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
@@ -21,10 +33,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Value
 
 from tongxin.cases.choices import Channel, EventType, Rating
-from tongxin.cases.models import ROLLUP_COUNTERS, CaseEvent, CaseRollup, WhistleCall
+from tongxin.cases.models import (
+    ROLLUP_COUNTERS,
+    CaseEvent,
+    CaseRollup,
+    CaseRollupDelta,
+    CaseRollupMonth,
+    WhistleCall,
+)
 
 CASE_LEVEL = frozenset({"received", "responded", "responded_in_time", "suggestion_received"})
 ASSIGNING_EVENTS = frozenset({EventType.DISPATCHED, EventType.CLAIMED, EventType.TRANSFERRED})
@@ -95,17 +115,75 @@ def _key(event: CaseEvent, handler_level: bool) -> dict[str, Any]:
 
 
 def apply_event(event: CaseEvent) -> None:
-    """Add ``event``'s deltas to the rollup rows (call inside the service's transaction)."""
+    """Append ``event``'s deltas as :class:`CaseRollupDelta` rows (call inside the service's transaction).
+    One INSERT; nothing is updated, so no row lock is shared with other transactions."""
     case_level, handler_level = _split(event_deltas(event.type, event.payload, event.channel))
-    for deltas, hl in ((case_level, False), (handler_level, True)):
-        if not deltas:
-            continue
-        key = _key(event, hl)
-        updated = CaseRollup.objects.filter(**key).update(**{k: F(k) + v for k, v in deltas.items()})
-        if not updated:
-            row, created = CaseRollup.objects.get_or_create(**key, defaults=deltas)
-            if not created:  # a concurrent transaction created it between our UPDATE and INSERT
-                CaseRollup.objects.filter(pk=row.pk).update(**{k: F(k) + v for k, v in deltas.items()})
+    rows = [
+        CaseRollupDelta(**_key(event, hl), **deltas)
+        for deltas, hl in ((case_level, False), (handler_level, True))
+        if deltas
+    ]
+    if rows:
+        CaseRollupDelta.objects.bulk_create(rows)
+
+
+KEY_COLUMNS = ("day", "community_id", "grid_id", "category_id", "handler_id", "department_id", "channel")
+MONTH_KEY_COLUMNS = ("month", "community_id", "grid_id", "category_id", "channel")
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _upsert(table: str, key_columns: tuple[str, ...], rows: dict[tuple[Any, ...], list[int]]) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c (same syntax on PostgreSQL and SQLite)."""
+    qn = connection.ops.quote_name
+    cols = (*key_columns, *ROLLUP_COUNTERS)
+    sets = ", ".join(f"{qn(c)} = {qn(table)}.{qn(c)} + EXCLUDED.{qn(c)}" for c in ROLLUP_COUNTERS)
+    sql = (
+        f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in cols)}) "
+        f"VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) DO UPDATE SET {sets}"
+    )
+    params = [
+        [connection.ops.adapt_datefield_value(k[0]), *k[1:], *v] for k, v in sorted(rows.items(), key=str)
+    ]
+    with connection.cursor() as cur:
+        cur.executemany(sql, params)
+
+
+def fold_deltas() -> int:
+    """Move the committed delta rows into the daily and monthly rollups; returns how many delta rows.
+
+    One transaction: ``DELETE … RETURNING`` takes exactly the rows it will add (rows of transactions still
+    open are not visible and stay for the next fold; a concurrent fold blocks on the same rows and then skips
+    them), the sums go to both rollup tables with ``ON CONFLICT DO UPDATE``. Only this task updates rollup
+    rows, so the services' transactions never wait on them."""
+    qn = connection.ops.quote_name
+    cols = (*KEY_COLUMNS, *ROLLUP_COUNTERS)
+    n_key = len(KEY_COLUMNS)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {qn(CaseRollupDelta._meta.db_table)} RETURNING {', '.join(qn(c) for c in cols)}"
+            )
+            fetched = cur.fetchall()
+        if not fetched:
+            return 0
+        days: dict[tuple[Any, ...], list[int]] = {}
+        months: dict[tuple[Any, ...], list[int]] = {}
+        for row in fetched:
+            day = _as_date(row[0])
+            key = (day, *row[1:n_key])
+            mkey = (day.replace(day=1), row[1], row[2], row[3], row[6])
+            values = row[n_key:]
+            for target, k in ((days, key), (months, mkey)):
+                acc = target.setdefault(k, [0] * len(ROLLUP_COUNTERS))
+                for idx, v in enumerate(values):
+                    acc[idx] += v
+        _upsert(CaseRollup._meta.db_table, KEY_COLUMNS, days)
+        _upsert(CaseRollupMonth._meta.db_table, MONTH_KEY_COLUMNS, months)
+    return len(fetched)
 
 
 @dataclass(frozen=True)
@@ -142,6 +220,10 @@ class Filters:
             ids += frontier
         return cls(category_ids=tuple(ids), **kw)
 
+    @property
+    def by_handler(self) -> bool:
+        return self.handler_id is not None or self.department_id is not None
+
     def q(self, events: bool = False) -> Q:
         """Filter for :class:`CaseRollup` rows, or with ``events=True`` for :class:`CaseEvent` rows."""
         day = "cohort_day" if events else "day"
@@ -167,10 +249,85 @@ class Filters:
         return q
 
 
+def _next_month(d: dt.date) -> dt.date:
+    return (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _month_plan(filters: Filters) -> tuple[Q | None, Q | None]:
+    """Split the date range into whole months (monthly table) and the partial months at either end (daily
+    table). Returns (month-table date filter or None, daily-table date filter or None)."""
+    start, end = filters.start, filters.end
+    whole_day = Q()
+    if start:
+        whole_day &= Q(day__gte=start)
+    if end:
+        whole_day &= Q(day__lte=end)
+    if filters.by_handler:  # the monthly table has no handler/department dimension
+        return None, whole_day
+    m0 = None if start is None else (start if start.day == 1 else _next_month(start))
+    m1 = None  # first day of the last whole month
+    if end is not None:
+        m1 = end.replace(day=1) if _next_month(end) - dt.timedelta(days=1) == end else None
+        if m1 is None:
+            m1 = (end.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    if m0 is not None and m1 is not None and m0 > m1:
+        return None, whole_day
+    month_q = Q()
+    if m0 is not None:
+        month_q &= Q(month__gte=m0)
+    if m1 is not None:
+        month_q &= Q(month__lte=m1)
+    day_parts: list[Q] = []
+    if start is not None and m0 is not None and start < m0:
+        day_parts.append(Q(day__gte=start, day__lt=m0))
+    if end is not None and m1 is not None and end >= _next_month(m1):
+        day_parts.append(Q(day__gte=_next_month(m1), day__lte=end))
+    day_q: Q | None = None
+    for part in day_parts:
+        day_q = part if day_q is None else day_q | part
+    return month_q, day_q
+
+
+def _parts(filters: Filters, dimension: str | None) -> list[QuerySet[Any]]:
+    """The grouped sums of every table that holds part of the answer (combined with UNION ALL)."""
+    sums = {f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS}
+    dims = dataclasses.replace(filters, start=None, end=None).q()
+    month_dims = ("community_id", "grid_id", "category_id", "channel")
+    month_q, day_q = _month_plan(filters)
+    if dimension is not None and dimension not in month_dims:
+        month_q, day_q = None, filters.q()
+    group = [dimension] if dimension else []
+    querysets: list[QuerySet[Any]] = []
+
+    def grouped(qs: QuerySet[Any]) -> QuerySet[Any]:
+        if group:
+            return qs.values(*group).annotate(**sums).order_by()
+        return qs.annotate(g=Value(0)).values("g").annotate(**sums).order_by()
+
+    if month_q is not None:
+        querysets.append(grouped(CaseRollupMonth.objects.filter(dims & month_q)))
+    if day_q is not None:
+        querysets.append(grouped(CaseRollup.objects.filter(dims & day_q)))
+    querysets.append(grouped(CaseRollupDelta.objects.filter(filters.q())))
+    return querysets
+
+
+def _summed(filters: Filters, dimension: str | None) -> dict[Any, dict[str, int]]:
+    """One SQL statement (UNION ALL of the parts), merged per key in Python."""
+    first, *rest = _parts(filters, dimension)
+    qs = first.union(*rest, all=True) if rest else first
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs:
+        key = row[dimension] if dimension else None
+        acc = out.setdefault(key, {k: 0 for k in ROLLUP_COUNTERS})
+        for k in ROLLUP_COUNTERS:
+            acc[k] += int(row[f"s_{k}"] or 0)
+    return out
+
+
 def counters(filters: Filters) -> dict[str, int]:
-    """Summed rollup counters for the slice (one aggregate query)."""
-    row = CaseRollup.objects.filter(filters.q()).aggregate(**{k: Sum(k) for k in ROLLUP_COUNTERS})
-    return {k: int(row[k] or 0) for k in ROLLUP_COUNTERS}
+    """Summed counters for the slice: monthly + daily rollup rows + unfolded deltas, in one query."""
+    return _summed(filters, None).get(None) or {k: 0 for k in ROLLUP_COUNTERS}
 
 
 def recount(filters: Filters) -> dict[str, int]:
@@ -218,26 +375,18 @@ def composite(rates: dict[str, float | None]) -> float | None:
 def rates(filters: Filters) -> dict[str, Any]:
     """Counters and rates for a slice: ``{"counters": {...}, "rates": {...}}``."""
     c = counters(filters)
-    by_handler = filters.handler_id is not None or filters.department_id is not None
-    return {"counters": c, "rates": rates_from(c, by_handler=by_handler)}
+    return {"counters": c, "rates": rates_from(c, by_handler=filters.by_handler)}
 
 
 def rates_by(dimension: str, filters: Filters) -> list[dict[str, Any]]:
     """Rates grouped by ``community_id``, ``grid_id``, ``category_id``, ``handler_id``, ``department_id``,
-    ``channel`` or ``day`` (one GROUP BY query)."""
-    rows = (
-        CaseRollup.objects.filter(filters.q())
-        .values(dimension)
-        .annotate(**{k: Sum(k) for k in ROLLUP_COUNTERS})
-        .order_by(dimension)
-    )
+    ``channel`` or ``day`` (one UNION ALL query over the rollup tables and the unfolded deltas)."""
     by_handler = dimension in ("handler_id", "department_id")
     out = []
-    for row in rows:
-        if by_handler and not row[dimension]:
+    for key, c in sorted(_summed(filters, dimension).items(), key=lambda kv: kv[0]):
+        if by_handler and not key:
             continue
-        c = {k: int(row[k] or 0) for k in ROLLUP_COUNTERS}
-        out.append({"key": row[dimension], "counters": c, "rates": rates_from(c, by_handler=by_handler)})
+        out.append({"key": key, "counters": c, "rates": rates_from(c, by_handler=by_handler)})
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -236,8 +236,18 @@ def _require(ok: bool, message: str) -> None:
 
 
 def next_case_number(now: dt.datetime) -> str:
-    """``YYYYMMDD`` + a 5-digit sequence of the day (row-locked counter, no gaps under concurrency)."""
+    """``YYYYMMDD`` + a sequence number.
+
+    PostgreSQL: ``nextval`` of ``cases_case_number_seq`` (migration 0004), zero-padded to 7 digits. ``nextval``
+    is not transactional, so no lock is held until commit and concurrent intakes never wait for each other;
+    the price is that numbers are unique and increasing but not gap-free nor restarted each day.
+    SQLite (single writer anyway): a per-day row counter, 5 digits, gap-free."""
     day = local_day(now)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT nextval('cases_case_number_seq')")
+            seq = cur.fetchone()[0]
+        return f"{day:%Y%m%d}{seq:07d}"
     if not CaseCounter.objects.filter(day=day).update(last=F("last") + 1):
         try:
             with transaction.atomic():

@@ -22,7 +22,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from tongxin.cases.choices import OPEN_STATES, EventType, Supervision, SweepLevel
-from tongxin.cases.models import Case, CaseEvent, CaseRollup, local_day
+from tongxin.cases.models import Case, CaseEvent, CaseRollup, CaseRollupMonth, local_day
 from tongxin.core import notifications
 from tongxin.regions.choices import Role
 
@@ -201,10 +201,24 @@ def periodic_sweep_deadlines() -> dict[str, int]:
     return sweep_deadlines()
 
 
+def fold_rollup_deltas() -> int:
+    """Fold the append-only counter deltas into the daily and monthly rollups (see tongxin.cases.rates)."""
+    from tongxin.cases.rates import fold_deltas
+
+    return fold_deltas()
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("cases-fold-rollups")
+def periodic_fold_rollup_deltas() -> int:
+    return fold_rollup_deltas()
+
+
 def rebuild_rollups(start: dt.date, end: dt.date) -> int:
     """Recompute the rollup rows of cohort days ``start..end`` from raw events (after imports or repairs)."""
-    from tongxin.cases.rates import _split, event_deltas
+    from tongxin.cases.rates import _split, event_deltas, fold_deltas
 
+    fold_deltas()  # committed deltas into the rollups first, so the rebuilt days hold everything
     totals: dict[tuple[Any, ...], Counter[str]] = defaultdict(Counter)
     events = CaseEvent.objects.filter(cohort_day__gte=start, cohort_day__lte=end).values_list(
         "type",
@@ -241,7 +255,41 @@ def rebuild_rollups(start: dt.date, end: dt.date) -> int:
             ],
             batch_size=1000,
         )
+        _rebuild_months(start, end)
     return len(totals)
+
+
+def _rebuild_months(start: dt.date, end: dt.date) -> None:
+    """Recompute the monthly rows of the months touching ``start..end`` from the daily rows."""
+    from django.db.models import Sum
+    from django.db.models.functions import TruncMonth
+
+    from tongxin.cases.models import ROLLUP_COUNTERS
+
+    first = start.replace(day=1)
+    last = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1)  # exclusive
+    CaseRollupMonth.objects.filter(month__gte=first, month__lt=last).delete()
+    rows = (
+        CaseRollup.objects.filter(day__gte=first, day__lt=last)
+        .annotate(m=TruncMonth("day"))
+        .values("m", "community_id", "grid_id", "category_id", "channel")
+        .annotate(**{f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS})
+        .order_by()
+    )
+    CaseRollupMonth.objects.bulk_create(
+        [
+            CaseRollupMonth(
+                month=r["m"],
+                community_id=r["community_id"],
+                grid_id=r["grid_id"],
+                category_id=r["category_id"],
+                channel=r["channel"],
+                **{k: r[f"s_{k}"] or 0 for k in ROLLUP_COUNTERS},
+            )
+            for r in rows
+        ],
+        batch_size=1000,
+    )
 
 
 @db_task()
@@ -252,8 +300,9 @@ def rebuild_rollups_task(start: str, end: str) -> int:
 def verify_rollups(days: int = 2, today: dt.date | None = None) -> list[dt.date]:
     """Compare the rollup with a recount from events for the last ``days`` cohort days and rebuild the days
     that differ (a safety net; they agree unless rows were written outside the services). Returns those days."""
-    from tongxin.cases.rates import Filters, counters, recount
+    from tongxin.cases.rates import Filters, counters, fold_deltas, recount
 
+    fold_deltas()
     today = today or timezone.localdate()
     repaired = []
     for n in range(days):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -106,6 +107,7 @@ OPS = st.lists(
                 "follow_up",
                 "close",
                 "merge",
+                "fold",
             ]
         ),
         st.integers(min_value=0, max_value=5),  # which case
@@ -143,6 +145,9 @@ def test_rollups_equal_recount_after_random_transitions(world, ops):
                     now=now,
                 )
             )
+            continue
+        if op == "fold":  # the periodic task folds the deltas into the daily and monthly rollups
+            rates.fold_deltas()
             continue
         case = Case.objects.get(pk=cases[idx % len(cases)].pk)
         try:
@@ -193,8 +198,60 @@ def test_rollups_equal_recount_after_random_transitions(world, ops):
         rates.Filters(handler_id=member.pk),
         rates.Filters(channel=Channel.SUGGESTION_BOX),
         rates.Filters(start=T0.date(), end=T0.date()),
+        rates.Filters(start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)),  # a whole month
+        rates.Filters(start=dt.date(2026, 11, 20), end=dt.date(2026, 12, 31)),  # partial + whole month
+        rates.Filters(start=dt.date(2026, 12, 1)),
+        rates.Filters(end=dt.date(2026, 11, 30), community_ids=(world.community_a.pk,)),
     ):
         assert rates.counters(f) == rates.recount(f)
+        # and grouped by a dimension, each group equals the recount of that slice
+        for dim, field in (
+            ("community_id", "community_ids"),
+            ("grid_id", "grid_id"),
+            ("handler_id", "handler_id"),
+        ):
+            for row in rates.rates_by(dim, f):
+                value = (row["key"],) if field == "community_ids" else row["key"]
+                assert row["counters"] == rates.recount(dataclasses.replace(f, **{field: value}))
     totals = rates.counters(rates.Filters())
     assert 0 <= totals["resolved"] <= totals["received"] + totals["reopened"]
     assert totals["rated"] == totals["satisfied"] + totals["basically_satisfied"] + totals["dissatisfied"]
+
+
+@pytest.mark.django_db
+def test_monthly_rollup_answers_whole_months_and_agrees_with_recount(world):
+    """Coarse rollup: whole months come from the monthly table, partial months from the daily one."""
+    from tongxin.cases.models import CaseRollup, CaseRollupDelta, CaseRollupMonth
+
+    staff = world.users["admin"]
+    # given cases on both sides of a month boundary, some resolved, the deltas folded, then one more case
+    days = [dt.timedelta(days=d) for d in (-20, -10, 0, 12, 13, 20)]
+    cases = [new_case(world, key=["a1", "a2", "b1"][i % 3], now=T0 + d) for i, d in enumerate(days)]
+    for c in cases[::2]:
+        services.resolve(c, staff, "已办结", now=c.submitted_at + H)
+    assert rates.fold_deltas() > 0
+    assert not CaseRollupDelta.objects.exists()
+    late = new_case(world, now=T0 + dt.timedelta(days=14))
+    # then the monthly rows sum the daily ones
+    november = CaseRollupMonth.objects.filter(month=dt.date(2026, 11, 1))
+    assert sum(november.values_list("received", flat=True)) == sum(
+        CaseRollup.objects.filter(day__month=11).values_list("received", flat=True)
+    )
+    # and every range (whole months, partial edges, open ends, with unfolded deltas) equals the recount
+    ranges = [
+        (dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
+        (dt.date(2026, 10, 29), dt.date(2026, 12, 2)),
+        (dt.date(2026, 11, 5), dt.date(2026, 11, 25)),
+        (None, dt.date(2026, 11, 30)),
+        (dt.date(2026, 11, 1), None),
+        (None, None),
+    ]
+    for start, end in ranges:
+        f = rates.Filters(start=start, end=end)
+        assert rates.counters(f) == rates.recount(f), (start, end)
+    assert rates.counters(rates.Filters())["received"] == len(cases) + 1
+    # and a second fold moves the last delta; the figures do not change
+    before = rates.counters(rates.Filters())
+    assert rates.fold_deltas() >= 1
+    assert rates.counters(rates.Filters()) == before
+    assert late.number

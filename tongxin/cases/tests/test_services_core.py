@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 
 from tongxin.cases import rates, services
 from tongxin.cases.choices import CaseError, CaseState, Channel, EventType, TransitionError
-from tongxin.cases.models import Case, CaseEvent, CaseRollup, HandlerRotation, WhistleCall
+from tongxin.cases.models import Case, CaseEvent, CaseRollupDelta, HandlerRotation, WhistleCall
 from tongxin.cases.signals import case_closed, case_resolved
 from tongxin.cases.tests.core_fixtures import T0, make_member, new_case
 from tongxin.core.models import AuditLog, Notification
@@ -21,7 +22,7 @@ def snapshot() -> tuple[int, int, int, int]:
     return (
         Case.objects.count(),
         CaseEvent.objects.count(),
-        CaseRollup.objects.count(),
+        CaseRollupDelta.objects.count(),
         WhistleCall.objects.count(),
     )
 
@@ -117,8 +118,16 @@ def test_idempotency_key_returns_the_same_case(world):
 
 @pytest.mark.django_db
 def test_case_numbers_are_sequential_per_day(world):
+    # given two cases submitted one after the other on 2026-11-18
     a, b = new_case(world), new_case(world)
-    assert (a.number, b.number) == ("2026111800001", "2026111800002")
+    if settings.IS_POSTGRES:
+        # then (PostgreSQL, sequence without a row lock) both carry the day and increase, 7-digit sequence part
+        assert a.number[:8] == b.number[:8] == "20261118"
+        assert len(a.number) == len(b.number) == 15
+        assert int(b.number[8:]) > int(a.number[8:])
+    else:
+        # then (SQLite, per-day counter) they are numbered 1 and 2 of the day
+        assert (a.number, b.number) == ("2026111800001", "2026111800002")
 
 
 @pytest.mark.django_db
