@@ -180,3 +180,40 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class MaterialisedPath(models.Model):
+    """A tree node whose ``path`` (``/1/7/42/``) lists its ancestors, so a whole subtree is one indexed
+    ``path LIKE '/1/7/%'`` query. Used by the region tree and the party organisation tree.
+
+    The model must have a ``parent`` foreign key to itself. Moving a node re-roots its subtree in one UPDATE.
+    """
+
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from django.db.models import F, Value
+        from django.db.models.functions import Concat, Substr
+
+        super().save(*args, **kwargs)
+        manager = type(self)._default_manager
+        parent_id = self.parent_id  # type: ignore[attr-defined]
+        parent_path = (
+            manager.filter(pk=parent_id).values_list("path", flat=True).first() if parent_id else "/"
+        )
+        new_path = f"{parent_path or '/'}{self.pk}/"
+        if new_path == self.path:
+            return
+        old_path, old_depth = self.path, self.depth
+        new_depth = new_path.count("/") - 2
+        manager.filter(pk=self.pk).update(path=new_path, depth=new_depth)
+        if old_path:
+            manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+                depth=F("depth") + (new_depth - old_depth),
+            )
+        self.path, self.depth = new_path, new_depth

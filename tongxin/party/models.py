@@ -8,11 +8,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.models import MaterialisedPath
 from tongxin.party.choices import CoBuildingKind, MemberType, OrganisationKind
 from tongxin.regions.scoping import scope_for
 
 
-class Organisation(models.Model):
+class Organisation(MaterialisedPath):
     """A unit of the party tree, linked to the region or grid it serves."""
 
     Kind = OrganisationKind
@@ -27,7 +28,6 @@ class Organisation(models.Model):
         related_name="children",
         verbose_name=_("上级组织"),
     )
-    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     region = models.ForeignKey(
         "regions.Region",
         null=True,
@@ -60,14 +60,6 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        creating = self.pk is None
-        super().save(*args, **kwargs)
-        if creating or not self.path:
-            parent_path = self.parent.path if self.parent_id and self.parent else "/"
-            self.path = f"{parent_path}{self.pk}/"
-            Organisation.objects.filter(pk=self.pk).update(path=self.path)
 
 
 class ServicePost(models.Model):

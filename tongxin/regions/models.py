@@ -15,11 +15,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.models import MaterialisedPath
 from tongxin.regions.choices import RegionKind, Role
 from tongxin.regions.querysets import DwellingQuerySet, GridQuerySet, RegionQuerySet
 
 
-class Region(models.Model):
+class Region(MaterialisedPath):
     Kind = RegionKind
 
     kind = models.CharField(_("层级"), max_length=12, choices=RegionKind.choices, db_index=True)
@@ -36,8 +37,6 @@ class Region(models.Model):
         related_name="children",
         verbose_name=_("上级"),
     )
-    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
-    depth = models.PositiveSmallIntegerField(default=0, editable=False)
     grid = models.ForeignKey(
         "regions.Grid",
         null=True,
@@ -68,15 +67,9 @@ class Region(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        creating = self.pk is None
         if self.kind == RegionKind.ENTRANCE and self.parent_id and self.grid_id is None:
             self.grid_id = Region.objects.filter(pk=self.parent_id).values_list("grid_id", flat=True).first()
         super().save(*args, **kwargs)
-        if creating or not self.path:
-            parent_path = self.parent.path if self.parent_id and self.parent else "/"
-            self.path = f"{parent_path}{self.pk}/"
-            self.depth = self.path.count("/") - 2
-            Region.objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
 
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]

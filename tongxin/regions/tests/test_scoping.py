@@ -32,3 +32,18 @@ def test_everything_under_a_community_is_one_query(world, django_assert_num_quer
 def test_grid_worker_regions_are_their_buildings(world):
     visible = Region.objects.visible_to(world.users["grid_1"])
     assert names(visible.filter(kind="building")) == ["3栋"]
+
+
+def test_moving_an_estate_re_roots_its_whole_subtree(world):
+    # given 富丰新城 with a building and an entrance under 大新社区
+    entrance = Region.objects.get(kind="entrance", parent__parent=world.estate_b)
+    # when the estate is moved to 满庭春社区
+    world.estate_b.parent = world.community_a
+    world.estate_b.save()
+    # then the estate, its building and its entrance all sit under 满庭春社区, at the right depth
+    entrance.refresh_from_db()
+    assert entrance.path.startswith(world.community_a.path + f"{world.estate_b.pk}/")
+    assert entrance.depth == 4
+    under_a = set(Region.objects.under(world.community_a).values_list("pk", flat=True))
+    assert {world.estate_b.pk, entrance.pk, entrance.parent_id} <= under_a
+    assert not Region.objects.under(world.community_b).exclude(pk=world.community_b.pk).exists()
