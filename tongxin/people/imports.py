@@ -12,9 +12,10 @@ How an import runs (:func:`run_import`):
 3. **Any error** → nothing is written; the job fails with ``errors = [{row, column, message}]`` for every bad row.
 4. Otherwise **plan** the changes (re-importing matches residents by id-number hash, dwellings by entrance+number,
    households by dwelling+head; rows that change nothing are counted as unchanged) and **write** them in one
-   transaction, set-based: ``bulk_create``/``bulk_update`` in batches on SQLite; on PostgreSQL every batch is
-   staged with ``COPY`` into a temporary table and applied with ``INSERT ... SELECT ... ON CONFLICT`` /
-   ``UPDATE ... FROM``. Primary keys of new dwellings, residents and households are reserved up front (they refer
+   transaction, set-based: ``bulk_create``/``bulk_update`` in batches on SQLite; on PostgreSQL new rows are
+   written with ``COPY`` straight into their tables (a unique violation — someone registered the same row
+   meanwhile — rolls everything back) and changes are staged with ``COPY`` into a temporary table and applied
+   with ``UPDATE ... FROM``. Primary keys of new dwellings, residents and households are reserved up front (they refer
    to each other), so each table is written once. One ``import`` audit record per job carries the counts.
 
 Places: estates, buildings and entrances must already exist (an unknown one is a row error). A building must
@@ -427,17 +428,22 @@ class Writer:
             objs = [model(**dict(zip(columns, r, strict=True))) for r in rows]
             model._default_manager.bulk_create(objs, batch_size=self.BATCH)
             return
+        # Straight into the table with COPY: the rows are new (keys reserved by ``allocate`` or checked against
+        # the registry during validation). Should someone have registered the same person, flat or membership
+        # meanwhile, the unique index refuses the COPY and the whole import rolls back (was: a staging table and
+        # INSERT … ON CONFLICT DO NOTHING, one more pass over every row; docs/bench/import.md).
+        import psycopg
+
         table = model._meta.db_table
         cols = ", ".join(self.qn(c) for c in columns)
         with connection.cursor() as cur:
-            tmp = self._stage(cur, table, columns, rows)
-            cur.execute(
-                f"INSERT INTO {self.qn(table)} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING"
-            )
-            inserted = cur.rowcount
-            cur.execute(f"DROP TABLE {tmp}")
-        if inserted != len(rows):
-            raise RegistryChanged(table)
+            try:
+                with cur.cursor.copy(f"COPY {self.qn(table)} ({cols}) FROM STDIN") as copy:
+                    write = copy.write_row
+                    for r in rows:
+                        write(r)
+            except psycopg.errors.UniqueViolation as e:
+                raise RegistryChanged(table) from e
 
     def update(self, model: type[models.Model], columns: list[str], rows: list[tuple]) -> None:
         """``rows`` are ``(pk, *values)`` in the order of ``columns``."""
@@ -1032,7 +1038,9 @@ def _write_people(
     personal: bool,
 ) -> None:
     dwellings.write(ctx, writer)
-    new_people = [p for p in rows if p.id_hash not in existing.by_hash]
+    # Reserve ids in id-hash order: the primary key, the unique id-hash index and the table then all grow at
+    # their right-hand end, page after page, instead of touching random pages of a large index.
+    new_people = sorted((p for p in rows if p.id_hash not in existing.by_hash), key=lambda p: p.id_hash)
     resident_id: dict[str, int] = {h: e[0] for h, e in existing.by_hash.items()}
     for p, pk in zip(new_people, writer.allocate(Resident, len(new_people)), strict=True):
         resident_id[p.id_hash] = pk
@@ -1157,8 +1165,11 @@ def _write_people(
         elif changed or (spec.place[4], spec.number) in dwellings.changed or hid in changed_households:
             updated += 1
 
-    # In key order the unique id-hash index (random keys) is filled page by page instead of all over the place.
-    inserts.sort(key=lambda r: r[4])
+    # In key order (ids were reserved in id-hash order) the primary key, the unique id-hash index and the
+    # membership/tag indexes on resident_id are filled page by page instead of all over the place.
+    inserts.sort(key=lambda r: r[0])
+    tag_rows.sort()
+    memberships.sort(key=lambda m: m[1])
     writer.insert(Resident, RESIDENT_INSERT, inserts)
     writer.update(Resident, RESIDENT_UPDATE, updates)
     writer.insert(Household, ["id", "dwelling_id", "head_id", "number", "started_on"], new_households)
@@ -1400,6 +1411,11 @@ def run_import(
                 started = time.perf_counter()
                 writer = Writer()
                 with transaction.atomic():
+                    if writer.pg:
+                        # Durability of this one commit is not worth a WAL flush wait: if the server crashed in
+                        # the next few hundred ms the job would simply be re-run (an import is idempotent).
+                        with connection.cursor() as cur:
+                            cur.execute("SET LOCAL synchronous_commit = off")
                     write(writer)
                     job.created_count = ctx.counts.get("created", 0)
                     job.updated_count = ctx.counts.get("updated", 0)
