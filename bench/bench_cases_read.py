@@ -126,6 +126,17 @@ def main() -> int:
     )
     med, p95, _ = timed(lambda: rates.rates(f))
     print(f"  grid        12 months  {med:7.1f} / {p95:7.1f}")
+    # handler and department questions read the daily table (the monthly one has no such dimension)
+    handler_id = User.objects.get(username="b_handler000").pk
+    for months in (1, 12, 33):
+        f = rates.Filters(handler_id=handler_id, start=end - dt.timedelta(days=30 * months), end=end)
+        med, p95, out = timed(lambda f=f: rates.rates(f))
+        print(
+            f"  handler     {months:2d} months  {med:7.1f} / {p95:7.1f}   resolution {out['rates']['resolution']}"
+        )
+    f = rates.Filters.for_region(sub, start=end - dt.timedelta(days=365), end=end)
+    med, p95, _ = timed(lambda: rates.rates_by("category_id", f))
+    print(f"  subdistrict 12 months by category  {med:7.1f} / {p95:7.1f}")
 
     now = dt.datetime.fromisoformat(os.environ.get("SWEEP_NOW", "2026-11-23T08:02:00+08:00"))
     print("\ndeadline sweep (one run each):")

@@ -624,6 +624,32 @@ def fill_rollups() -> None:
             """
         )
         cur.execute("ANALYZE cases_caserollup")
+        # the coarser rollups (tongxin.cases.rates picks the coarsest that answers) and no pending deltas
+        cur.execute("DELETE FROM cases_caserollupdelta")
+        cur.execute("DELETE FROM cases_caserollupmonth")
+        cur.execute(
+            f"""
+            INSERT INTO cases_caserollupmonth (month, community_id, grid_id, category_id, channel, {cols})
+            SELECT date_trunc('month', day)::date, community_id, grid_id, category_id, channel,
+                {", ".join(f"sum({c.strip()})" for c in cols.split(","))}
+            FROM cases_caserollup GROUP BY 1, 2, 3, 4, 5
+            """
+        )
+        cur.execute("ANALYZE cases_caserollupmonth")
+        for table, t, dims in (
+            ("cases_caserollupdaycommunity", "day", "day"),
+            ("cases_caserollupmonthcommunity", "month", "date_trunc('month', day)::date"),
+        ):
+            cur.execute(f"DELETE FROM {table}")
+            cur.execute(
+                f"""
+                INSERT INTO {table} ({t}, community_id, category_id, {cols})
+                SELECT {dims}, community_id, category_id,
+                    {", ".join(f"sum({c.strip()})" for c in cols.split(","))}
+                FROM cases_caserollup GROUP BY 1, 2, 3
+                """
+            )
+            cur.execute(f"ANALYZE {table}")
 
 
 def main() -> int:

@@ -657,3 +657,41 @@ class CaseRollupMonth(RollupCounterFields):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} c{self.community_id} g{self.grid_id}"
+
+
+class CaseRollupDayCommunity(RollupCounterFields):
+    """Coarse counters per cohort day × community × category (all grids, channels, handlers summed): region
+    and category questions over partial months read ~50× fewer rows than :class:`CaseRollup`."""
+
+    day = models.DateField()
+    community_id = models.PositiveIntegerField(default=0)
+    category_id = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "community_id", "category_id"], name="rollup_daycomm_unique_key"
+            )
+        ]
+        indexes = [models.Index(fields=["community_id", "day"], name="rollup_daycomm_community_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} c{self.community_id} k{self.category_id}"
+
+
+class CaseRollupMonthCommunity(RollupCounterFields):
+    """The coarsest counters: cohort month × community × category."""
+
+    month = models.DateField()
+    community_id = models.PositiveIntegerField(default=0)
+    category_id = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "community_id", "category_id"], name="rollup_monthcomm_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} c{self.community_id} k{self.category_id}"

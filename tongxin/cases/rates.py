@@ -41,8 +41,10 @@ from tongxin.cases.models import (
     ROLLUP_COUNTERS,
     CaseEvent,
     CaseRollup,
+    CaseRollupDayCommunity,
     CaseRollupDelta,
     CaseRollupMonth,
+    CaseRollupMonthCommunity,
     WhistleCall,
 )
 
@@ -128,16 +130,27 @@ def apply_event(event: CaseEvent) -> None:
 
 
 KEY_COLUMNS = ("day", "community_id", "grid_id", "category_id", "handler_id", "department_id", "channel")
-MONTH_KEY_COLUMNS = ("month", "community_id", "grid_id", "category_id", "channel")
+
+# Rollup tables, finest first: (model, time column, dimension columns). Each is a GROUP BY of the first.
+ALL_DIMS = frozenset(KEY_COLUMNS[1:])
+DAY_TABLES: tuple[tuple[type[Any], frozenset[str]], ...] = (
+    (CaseRollupDayCommunity, frozenset({"community_id", "category_id"})),
+    (CaseRollup, ALL_DIMS),
+)
+MONTH_TABLES: tuple[tuple[type[Any], frozenset[str]], ...] = (
+    (CaseRollupMonthCommunity, frozenset({"community_id", "category_id"})),
+    (CaseRollupMonth, frozenset({"community_id", "grid_id", "category_id", "channel"})),
+)
 
 
 def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _upsert(table: str, key_columns: tuple[str, ...], rows: dict[tuple[Any, ...], list[int]]) -> None:
+def _upsert(model: type[Any], key_columns: tuple[str, ...], rows: dict[tuple[Any, ...], list[int]]) -> None:
     """INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c (same syntax on PostgreSQL and SQLite)."""
     qn = connection.ops.quote_name
+    table = model._meta.db_table
     cols = (*key_columns, *ROLLUP_COUNTERS)
     sets = ", ".join(f"{qn(c)} = {qn(table)}.{qn(c)} + EXCLUDED.{qn(c)}" for c in ROLLUP_COUNTERS)
     sql = (
@@ -153,11 +166,11 @@ def _upsert(table: str, key_columns: tuple[str, ...], rows: dict[tuple[Any, ...]
 
 
 def fold_deltas() -> int:
-    """Move the committed delta rows into the daily and monthly rollups; returns how many delta rows.
+    """Move the committed delta rows into every rollup table; returns how many delta rows.
 
     One transaction: ``DELETE … RETURNING`` takes exactly the rows it will add (rows of transactions still
     open are not visible and stay for the next fold; a concurrent fold blocks on the same rows and then skips
-    them), the sums go to both rollup tables with ``ON CONFLICT DO UPDATE``. Only this task updates rollup
+    them), the sums go to the rollup tables with ``ON CONFLICT DO UPDATE``. Only this task updates rollup
     rows, so the services' transactions never wait on them."""
     qn = connection.ops.quote_name
     cols = (*KEY_COLUMNS, *ROLLUP_COUNTERS)
@@ -170,19 +183,22 @@ def fold_deltas() -> int:
             fetched = cur.fetchall()
         if not fetched:
             return 0
-        days: dict[tuple[Any, ...], list[int]] = {}
-        months: dict[tuple[Any, ...], list[int]] = {}
+        targets = [(m, "day", dims) for m, dims in DAY_TABLES] + [
+            (m, "month", dims) for m, dims in MONTH_TABLES
+        ]
+        sums: list[dict[tuple[Any, ...], list[int]]] = [{} for _ in targets]
         for row in fetched:
             day = _as_date(row[0])
-            key = (day, *row[1:n_key])
-            mkey = (day.replace(day=1), row[1], row[2], row[3], row[6])
+            named = dict(zip(KEY_COLUMNS[1:], row[1:n_key], strict=True))
             values = row[n_key:]
-            for target, k in ((days, key), (months, mkey)):
-                acc = target.setdefault(k, [0] * len(ROLLUP_COUNTERS))
+            for (_model, time_col, dims), acc_map in zip(targets, sums, strict=True):
+                t = day if time_col == "day" else day.replace(day=1)
+                key = (t, *(named[d] for d in KEY_COLUMNS[1:] if d in dims))
+                acc = acc_map.setdefault(key, [0] * len(ROLLUP_COUNTERS))
                 for idx, v in enumerate(values):
                     acc[idx] += v
-        _upsert(CaseRollup._meta.db_table, KEY_COLUMNS, days)
-        _upsert(CaseRollupMonth._meta.db_table, MONTH_KEY_COLUMNS, months)
+        for (model, time_col, dims), acc_map in zip(targets, sums, strict=True):
+            _upsert(model, (time_col, *(d for d in KEY_COLUMNS[1:] if d in dims)), acc_map)
     return len(fetched)
 
 
@@ -254,16 +270,14 @@ def _next_month(d: dt.date) -> dt.date:
 
 
 def _month_plan(filters: Filters) -> tuple[Q | None, Q | None]:
-    """Split the date range into whole months (monthly table) and the partial months at either end (daily
-    table). Returns (month-table date filter or None, daily-table date filter or None)."""
+    """Split the date range into whole months (monthly tables) and the partial months at either end (daily
+    tables). Returns (monthly date filter or None, daily date filter or None)."""
     start, end = filters.start, filters.end
     whole_day = Q()
     if start:
         whole_day &= Q(day__gte=start)
     if end:
         whole_day &= Q(day__lte=end)
-    if filters.by_handler:  # the monthly table has no handler/department dimension
-        return None, whole_day
     m0 = None if start is None else (start if start.day == 1 else _next_month(start))
     m1 = None  # first day of the last whole month
     if end is not None:
@@ -288,27 +302,61 @@ def _month_plan(filters: Filters) -> tuple[Q | None, Q | None]:
     return month_q, day_q
 
 
+def _needed_dims(filters: Filters, dimension: str | None) -> set[str]:
+    needed = {
+        name
+        for name, value in (
+            ("community_id", filters.community_ids),
+            ("grid_id", filters.grid_id),
+            ("category_id", filters.category_ids),
+            ("handler_id", filters.handler_id),
+            ("department_id", filters.department_id),
+            ("channel", filters.channel),
+        )
+        if value is not None
+    }
+    if dimension and dimension != "day":
+        needed.add(dimension)
+    return needed
+
+
+def _coarsest(tables: tuple[tuple[type[Any], frozenset[str]], ...], needed: set[str]) -> type[Any] | None:
+    return next((model for model, dims in tables if needed <= dims), None)
+
+
+def plan(filters: Filters, dimension: str | None = None) -> list[tuple[type[Any], Q]]:
+    """Which tables answer the question, each with its date filter: the coarsest monthly table that has every
+    filtered/grouped dimension for the whole months, the coarsest daily one for the rest, and the deltas."""
+    needed = _needed_dims(filters, dimension)
+    month_model = _coarsest(MONTH_TABLES, needed) if dimension != "day" else None
+    day_model = _coarsest(DAY_TABLES, needed)
+    assert day_model is not None
+    month_q, day_q = _month_plan(filters) if month_model is not None else (None, None)
+    if month_q is None:  # no whole month (or no monthly table fits): the whole range from a daily table
+        day_q = Q(day__gte=filters.start) if filters.start else Q()
+        if filters.end:
+            day_q &= Q(day__lte=filters.end)
+    out: list[tuple[type[Any], Q]] = []
+    if month_model is not None and month_q is not None:
+        out.append((month_model, month_q))
+    if day_q is not None:
+        out.append((day_model, day_q))
+    out.append((CaseRollupDelta, Q()))
+    return out
+
+
 def _parts(filters: Filters, dimension: str | None) -> list[QuerySet[Any]]:
     """The grouped sums of every table that holds part of the answer (combined with UNION ALL)."""
     sums = {f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS}
     dims = dataclasses.replace(filters, start=None, end=None).q()
-    month_dims = ("community_id", "grid_id", "category_id", "channel")
-    month_q, day_q = _month_plan(filters)
-    if dimension is not None and dimension not in month_dims:
-        month_q, day_q = None, filters.q()
     group = [dimension] if dimension else []
     querysets: list[QuerySet[Any]] = []
-
-    def grouped(qs: QuerySet[Any]) -> QuerySet[Any]:
+    for model, date_q in plan(filters, dimension):
+        qs = model.objects.filter(filters.q() if model is CaseRollupDelta else dims & date_q)
         if group:
-            return qs.values(*group).annotate(**sums).order_by()
-        return qs.annotate(g=Value(0)).values("g").annotate(**sums).order_by()
-
-    if month_q is not None:
-        querysets.append(grouped(CaseRollupMonth.objects.filter(dims & month_q)))
-    if day_q is not None:
-        querysets.append(grouped(CaseRollup.objects.filter(dims & day_q)))
-    querysets.append(grouped(CaseRollupDelta.objects.filter(filters.q())))
+            querysets.append(qs.values(*group).annotate(**sums).order_by())
+        else:
+            querysets.append(qs.annotate(g=Value(0)).values("g").annotate(**sums).order_by())
     return querysets
 
 

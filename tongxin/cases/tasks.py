@@ -22,7 +22,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from tongxin.cases.choices import OPEN_STATES, EventType, Supervision, SweepLevel
-from tongxin.cases.models import Case, CaseEvent, CaseRollup, CaseRollupMonth, local_day
+from tongxin.cases.models import Case, CaseEvent, CaseRollup, local_day
 from tongxin.core import notifications
 from tongxin.regions.choices import Role
 
@@ -260,36 +260,42 @@ def rebuild_rollups(start: dt.date, end: dt.date) -> int:
 
 
 def _rebuild_months(start: dt.date, end: dt.date) -> None:
-    """Recompute the monthly rows of the months touching ``start..end`` from the daily rows."""
-    from django.db.models import Sum
+    """Recompute the coarser rollups touching ``start..end`` from the daily rows: the day × community rows of
+    those days and the monthly rows of those months."""
+    from django.db.models import F, Sum
     from django.db.models.functions import TruncMonth
 
     from tongxin.cases.models import ROLLUP_COUNTERS
+    from tongxin.cases.rates import DAY_TABLES, KEY_COLUMNS, MONTH_TABLES
 
     first = start.replace(day=1)
     last = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1)  # exclusive
-    CaseRollupMonth.objects.filter(month__gte=first, month__lt=last).delete()
-    rows = (
-        CaseRollup.objects.filter(day__gte=first, day__lt=last)
-        .annotate(m=TruncMonth("day"))
-        .values("m", "community_id", "grid_id", "category_id", "channel")
-        .annotate(**{f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS})
-        .order_by()
-    )
-    CaseRollupMonth.objects.bulk_create(
-        [
-            CaseRollupMonth(
-                month=r["m"],
-                community_id=r["community_id"],
-                grid_id=r["grid_id"],
-                category_id=r["category_id"],
-                channel=r["channel"],
-                **{k: r[f"s_{k}"] or 0 for k in ROLLUP_COUNTERS},
-            )
-            for r in rows
-        ],
-        batch_size=1000,
-    )
+    sums = {f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS}
+    targets = [
+        (m, "day", dims, start, end + dt.timedelta(days=1)) for m, dims in DAY_TABLES if m is not CaseRollup
+    ]
+    targets += [(m, "month", dims, first, last) for m, dims in MONTH_TABLES]
+    for model, time_col, dims, lo, hi in targets:
+        columns = [d for d in KEY_COLUMNS[1:] if d in dims]
+        model.objects.filter(**{f"{time_col}__gte": lo, f"{time_col}__lt": hi}).delete()
+        rows = (
+            CaseRollup.objects.filter(day__gte=lo, day__lt=hi)
+            .annotate(t=TruncMonth("day") if time_col == "month" else F("day"))
+            .values("t", *columns)
+            .annotate(**sums)
+            .order_by()
+        )
+        model.objects.bulk_create(
+            [
+                model(
+                    **{time_col: r["t"]},
+                    **{c: r[c] for c in columns},
+                    **{k: r[f"s_{k}"] or 0 for k in ROLLUP_COUNTERS},
+                )
+                for r in rows
+            ],
+            batch_size=1000,
+        )
 
 
 @db_task()
@@ -298,17 +304,35 @@ def rebuild_rollups_task(start: str, end: str) -> int:
 
 
 def verify_rollups(days: int = 2, today: dt.date | None = None) -> list[dt.date]:
-    """Compare the rollup with a recount from events for the last ``days`` cohort days and rebuild the days
-    that differ (a safety net; they agree unless rows were written outside the services). Returns those days."""
-    from tongxin.cases.rates import Filters, counters, fold_deltas, recount
+    """Compare every rollup table with a recount from events for the last ``days`` cohort days (the daily
+    tables per day, the monthly tables against the daily rows of the month) and rebuild the days that differ
+    (a safety net; they agree unless rows were written outside the services). Returns those days."""
+    from django.db.models import Sum
+
+    from tongxin.cases.models import ROLLUP_COUNTERS, CaseRollupDelta
+    from tongxin.cases.rates import DAY_TABLES, MONTH_TABLES, Filters, fold_deltas, recount
+
+    def summed(model: Any, **filters: Any) -> dict[str, int]:
+        row = model.objects.filter(**filters).aggregate(**{f"s_{k}": Sum(k) for k in ROLLUP_COUNTERS})
+        return {k: int(row[f"s_{k}"] or 0) for k in ROLLUP_COUNTERS}
+
+    def plus(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return {k: a[k] + b[k] for k in ROLLUP_COUNTERS}
 
     fold_deltas()
     today = today or timezone.localdate()
     repaired = []
     for n in range(days):
         day = today - dt.timedelta(days=n)
-        f = Filters(start=day, end=day)
-        if counters(f) != recount(f):
+        with transaction.atomic():  # deltas that arrive meanwhile are added to every side alike
+            expected = recount(Filters(start=day, end=day))
+            pending = summed(CaseRollupDelta, day=day)
+            ok = all(plus(summed(m, day=day), pending) == expected for m, _dims in DAY_TABLES)
+            month = day.replace(day=1)
+            next_month = (month + dt.timedelta(days=32)).replace(day=1)
+            month_daily = summed(CaseRollup, day__gte=month, day__lt=next_month)
+            ok = ok and all(summed(m, month=month) == month_daily for m, _dims in MONTH_TABLES)
+        if not ok:
             rebuild_rollups(day, day)
             repaired.append(day)
     if repaired:

@@ -221,7 +221,7 @@ def test_rollups_equal_recount_after_random_transitions(world, ops):
 @pytest.mark.django_db
 def test_monthly_rollup_answers_whole_months_and_agrees_with_recount(world):
     """Coarse rollup: whole months come from the monthly table, partial months from the daily one."""
-    from tongxin.cases.models import CaseRollup, CaseRollupDelta, CaseRollupMonth
+    from tongxin.cases.models import CaseRollup, CaseRollupDayCommunity, CaseRollupDelta, CaseRollupMonth
 
     staff = world.users["admin"]
     # given cases on both sides of a month boundary, some resolved, the deltas folded, then one more case
@@ -237,6 +237,21 @@ def test_monthly_rollup_answers_whole_months_and_agrees_with_recount(world):
     assert sum(november.values_list("received", flat=True)) == sum(
         CaseRollup.objects.filter(day__month=11).values_list("received", flat=True)
     )
+    assert sum(CaseRollupDayCommunity.objects.values_list("received", flat=True)) == sum(
+        CaseRollup.objects.values_list("received", flat=True)
+    )
+    # and the coarsest table that has the asked dimensions is chosen
+    whole = rates.Filters(start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30))
+    assert [m.__name__ for m, _ in rates.plan(whole)] == ["CaseRollupMonthCommunity", "CaseRollupDelta"]
+    by_grid = dataclasses.replace(whole, start=dt.date(2026, 11, 1), end=dt.date(2026, 12, 3), grid_id=1)
+    assert [m.__name__ for m, _ in rates.plan(by_grid)] == [
+        "CaseRollupMonth",
+        "CaseRollup",
+        "CaseRollupDelta",
+    ]
+    by_handler = dataclasses.replace(whole, handler_id=staff.pk)
+    assert [m.__name__ for m, _ in rates.plan(by_handler)] == ["CaseRollup", "CaseRollupDelta"]
+    assert [m.__name__ for m, _ in rates.plan(whole, "day")] == ["CaseRollupDayCommunity", "CaseRollupDelta"]
     # and every range (whole months, partial edges, open ends, with unfolded deltas) equals the recount
     ranges = [
         (dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
@@ -246,9 +261,17 @@ def test_monthly_rollup_answers_whole_months_and_agrees_with_recount(world):
         (dt.date(2026, 11, 1), None),
         (None, None),
     ]
+    slices = [
+        {},
+        {"grid_id": world.grid_1.pk},
+        {"community_ids": (world.community_a.pk,)},
+        {"channel": Channel.HOTLINE},
+        {"handler_id": world.users["grid_1"].pk},
+    ]
     for start, end in ranges:
-        f = rates.Filters(start=start, end=end)
-        assert rates.counters(f) == rates.recount(f), (start, end)
+        for kw in slices:
+            f = rates.Filters(start=start, end=end, **kw)
+            assert rates.counters(f) == rates.recount(f), (start, end, kw)
     assert rates.counters(rates.Filters())["received"] == len(cases) + 1
     # and a second fold moves the last delta; the figures do not change
     before = rates.counters(rates.Filters())

@@ -126,3 +126,9 @@ def test_verify_rollups_repairs_a_tampered_day(world):
     assert verify_rollups(days=1, today=day) == [day]
     assert counters(Filters(start=day, end=day)) == recount(Filters(start=day, end=day))
     assert counters(Filters(start=day, end=day))["received"] == 2
+    # and a tampered monthly row is repaired too
+    from tongxin.cases.models import CaseRollupMonthCommunity
+
+    assert CaseRollupMonthCommunity.objects.update(received=7) > 0
+    assert verify_rollups(days=1, today=day) == [day]
+    assert sum(CaseRollupMonthCommunity.objects.values_list("received", flat=True)) == 2
