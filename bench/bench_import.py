@@ -129,7 +129,9 @@ def main() -> int:
         )
         return elapsed
 
-    print(f"file: {csv_path} ({args.rows} rows, {size_mb:.0f} MB)")
+    print(
+        f"file: {csv_path} ({args.rows} rows, {size_mb:.0f} MB); load average {os.getloadavg()[0]:.1f} before"
+    )
     import_s = one_import("import")
     print(
         f"registry: {Resident.objects.count()} residents, {Household.objects.count()} households, "
