@@ -476,7 +476,10 @@ def submit(
     for f, v in deadlines.as_fields().items():
         setattr(case, f, v)
     case.receipt_code = _receipt_code()
-    case.number = f"T{case.receipt_code}"  # placeholder until the day's counter is taken, last (see below)
+    # PostgreSQL: the number comes from a sequence (no lock), so take it now and save it with the row.
+    # SQLite: placeholder until the day's counter row is taken, last (see below).
+    sequenced = connection.vendor == "postgresql"
+    case.number = next_case_number(now) if sequenced else f"T{case.receipt_code}"
     try:
         with transaction.atomic():
             case.save()
@@ -499,11 +502,10 @@ def submit(
         at=now,
         count=False,
     )
-    # The day's number counter and the rollup row are the only rows concurrent intakes share: touch them last,
-    # so their row locks are held only for the moment before commit.
-    case.number = next_case_number(now)
-    Case.objects.filter(pk=case.pk).update(number=case.number)
-    rates.apply_event(event)
+    if not sequenced:  # the day's counter row is shared by concurrent intakes: touch it last
+        case.number = next_case_number(now)
+        Case.objects.filter(pk=case.pk).update(number=case.number)
+    rates.apply_event(event)  # an INSERT of delta rows: nothing shared with other intakes
     audit.record(AuditLog.Action.CREATE, case, actor=actor, after={"number": case.number, "channel": channel})
     recipients = _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
     if not recipients:
