@@ -82,7 +82,7 @@ def pages() -> list[tuple[str, str, str]]:
         out.append(("household (mtc)", "mtc", f"/people/dwellings/{resident.dwelling_id}/"))
     if grid is not None:
         out.append(("grid roster (mtc)", "mtc", f"/people/grids/{grid.pk}/"))
-        out.append(("grid roster .xlsx (mtc)", "mtc", f"/people/grids/{grid.pk}/roster.xlsx"))
+        out.append(("grid roster .xlsx (mtc)", "mtc", f"/people/roster/export/?grid={grid.pk}"))
     if unit is not None:
         out.append(("co-building unit (jiedao)", "jiedao", f"/party/co-building/{unit.pk}/"))
     return out
@@ -114,7 +114,7 @@ def measure(label: str, username: str, url: str, runs: int) -> dict[str, Any]:
         "p50": statistics.median(times),
         "p95": times[max(0, round(0.95 * len(times)) - 1)],
         "queries": queries,
-        "bytes": len(response.content),
+        "bytes": len(b"".join(response.streaming_content) if response.streaming else response.content),
     }
 
 
