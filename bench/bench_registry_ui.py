@@ -29,6 +29,11 @@ if str(ROOT) not in sys.path:
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tongxin_bench_registry_ui"
 
 
+def body_size(response: Any) -> int:
+    """Bytes of a response body, streamed (file downloads) or not."""
+    return len(b"".join(response.streaming_content) if response.streaming else response.content)
+
+
 def ensure_database(url: str) -> None:
     import psycopg
 
@@ -114,7 +119,7 @@ def measure(label: str, username: str, url: str, runs: int) -> dict[str, Any]:
         "p50": statistics.median(times),
         "p95": times[max(0, round(0.95 * len(times)) - 1)],
         "queries": queries,
-        "bytes": len(b"".join(response.streaming_content) if response.streaming else response.content),
+        "bytes": body_size(response),
     }
 
 
