@@ -534,22 +534,7 @@ ROLLUP_COUNTERS = (
 )
 
 
-class CaseRollup(models.Model):
-    """Counters per cohort day (the case's submission day) × community × grid × category × handler ×
-    department × channel. The services append :class:`CaseRollupDelta` rows; the periodic fold
-    (:func:`tongxin.cases.rates.fold_deltas`) adds them here and to :class:`CaseRollupMonth`.
-
-    Dimension columns are plain integers (0 = none) so the unique key works the same on SQLite and PostgreSQL.
-    """
-
-    day = models.DateField()
-    community_id = models.PositiveIntegerField(default=0)
-    grid_id = models.PositiveIntegerField(default=0)
-    category_id = models.PositiveIntegerField(default=0)
-    handler_id = models.PositiveIntegerField(default=0)
-    department_id = models.PositiveIntegerField(default=0)
-    channel = models.CharField(max_length=16)
-
+class RollupCounterFields(models.Model):
     received = models.IntegerField(default=0)
     responded = models.IntegerField(default=0)
     responded_in_time = models.IntegerField(default=0)
@@ -564,6 +549,26 @@ class CaseRollup(models.Model):
     dissatisfied = models.IntegerField(default=0)
     suggestion_received = models.IntegerField(default=0)
     suggestion_rectified = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CaseRollup(RollupCounterFields):
+    """Counters per cohort day (the case's submission day) × community × grid × category × handler ×
+    department × channel. The services append :class:`CaseRollupDelta` rows; the periodic fold
+    (:func:`tongxin.cases.rates.fold_deltas`) adds them here and to :class:`CaseRollupMonth`.
+
+    Dimension columns are plain integers (0 = none) so the unique key works the same on SQLite and PostgreSQL.
+    """
+
+    day = models.DateField()
+    community_id = models.PositiveIntegerField(default=0)
+    grid_id = models.PositiveIntegerField(default=0)
+    category_id = models.PositiveIntegerField(default=0)
+    handler_id = models.PositiveIntegerField(default=0)
+    department_id = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=16)
 
     class Meta:
         verbose_name = _("工单统计")
@@ -596,26 +601,6 @@ class CaseRollup(models.Model):
 
 def local_day(value: dt.datetime) -> dt.date:
     return timezone.localtime(value).date()
-
-
-class RollupCounterFields(models.Model):
-    received = models.IntegerField(default=0)
-    responded = models.IntegerField(default=0)
-    responded_in_time = models.IntegerField(default=0)
-    assigned = models.IntegerField(default=0)
-    resolved = models.IntegerField(default=0)
-    resolved_in_time = models.IntegerField(default=0)
-    reopened = models.IntegerField(default=0)
-    closed = models.IntegerField(default=0)
-    rated = models.IntegerField(default=0)
-    satisfied = models.IntegerField(default=0)
-    basically_satisfied = models.IntegerField(default=0)
-    dissatisfied = models.IntegerField(default=0)
-    suggestion_received = models.IntegerField(default=0)
-    suggestion_rectified = models.IntegerField(default=0)
-
-    class Meta:
-        abstract = True
 
 
 class CaseRollupDelta(RollupCounterFields):
