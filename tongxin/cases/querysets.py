@@ -58,8 +58,9 @@ def case_visibility_q(user: Any) -> Q:
         q |= Q(department_id__in=depts) | Q(
             pk__in=WhistleCall.objects.filter(department_id__in=depts).values("case_id")
         )
-    resident_id, grid_id = _resident_of(user)
-    if grid_id is not None and scope.has_role("volunteer"):
+    resident_id, grid_id, is_member = _resident_of(user)
+    # 党员接单: party members (and registered volunteers) see the cases open for claiming in their grid
+    if grid_id is not None and (is_member or scope.has_role("volunteer")):
         q |= Q(state="open_for_claiming", grid_id=grid_id)
     # plain column equalities (no join) so every arm of the OR can use an index
     q |= Q(submitted_by_id=user.pk)
@@ -68,15 +69,20 @@ def case_visibility_q(user: Any) -> Q:
     return q
 
 
-def _resident_of(user: Any) -> tuple[int | None, int | None]:
-    """The user's resident record and the grid they live in (one query, cached on the user object)."""
+def _resident_of(user: Any) -> tuple[int | None, int | None, bool]:
+    """The user's resident record, the grid they live in and whether they are an active party member
+    (one query, cached on the user object)."""
     cached = getattr(user, "_tongxin_resident", None)
     if cached is not None:
         return cached
     from tongxin.people.models import Resident
 
-    row = Resident.objects.filter(user_id=user.pk).values_list("pk", "dwelling__grid_id").first()
-    info: tuple[int | None, int | None] = (row[0], row[1]) if row else (None, None)
+    row = (
+        Resident.objects.filter(user_id=user.pk)
+        .values_list("pk", "dwelling__grid_id", "party_member__active")
+        .first()
+    )
+    info: tuple[int | None, int | None, bool] = (row[0], row[1], bool(row[2])) if row else (None, None, False)
     user._tongxin_resident = info
     return info
 

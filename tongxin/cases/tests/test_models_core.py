@@ -96,3 +96,19 @@ def test_handler_queue_is_ordered_by_deadline(world, django_assert_max_num_queri
         services.dispatch(c, world.users["staff_a"], assignee=grid1)
     with django_assert_max_num_queries(1):
         assert [c.pk for c in Case.objects.queue_for(grid1)] == [soon.pk, late.pk]
+
+
+@pytest.mark.django_db
+def test_party_members_see_claimable_cases_without_a_volunteer_role(world):
+    # given a party member of grid 1 who holds no volunteer role (党员接单 needs no extra registration)
+    from tongxin.regions.models import RoleAssignment
+
+    member = make_member(world, "member_only", key="a1", seq=93)
+    RoleAssignment.objects.filter(user=member).delete()
+    member = type(member).objects.get(pk=member.pk)  # a fresh user object: no cached scope
+    case = new_case(world, code="public-order", description="claimable")
+    # when staff open the case for claiming
+    services.open_for_claiming(case, world.users["staff_a"])
+    # then the member sees it, and a resident of the same grid who is not a member does not
+    assert visible(member) == {"claimable"}
+    assert visible(world.users["resident"]) == set()
