@@ -63,29 +63,41 @@ class Resolution:
 
 
 def resolve_address(text: str, estates: object | None = None) -> Resolution:
-    """Resolve address text against the registry (at most 4 small indexed queries).
+    """Resolve address text against the registry in at most 3 small indexed queries: the estates (a short
+    list), the entrance with its building (or the building alone), and the dwelling.
 
     ``estates`` is an optional queryset of estates to search (e.g. the user's visible regions).
     """
     from tongxin.regions.models import Dwelling, Region, RegionKind
 
     qs = estates if estates is not None else Region.objects.filter(kind=RegionKind.ESTATE)
-    names = list(qs.filter(kind=RegionKind.ESTATE).values_list("name", "id"))  # type: ignore[attr-defined]
-    parsed = split_address(text, [n for n, _ in names])
+    candidates = list(qs.filter(kind=RegionKind.ESTATE))  # type: ignore[attr-defined]
+    parsed = split_address(text, [e.name for e in candidates])
     if parsed is None:
         return Resolution()
-    estate_id = next(i for n, i in names if n == parsed.estate_text)
-    estate = Region.objects.get(pk=estate_id)
+    estate = next(e for e in candidates if e.name == parsed.estate_text)
     if not parsed.building:
-        return Resolution(estate=estate)
-    building = Region.objects.filter(parent=estate, kind=RegionKind.BUILDING, number=parsed.building).first()
-    if building is None:
         return Resolution(estate=estate)
     entrance = None
     if parsed.entrance:
-        entrance = Region.objects.filter(
-            parent=building, kind=RegionKind.ENTRANCE, number=parsed.entrance
+        entrance = (
+            Region.objects.filter(
+                kind=RegionKind.ENTRANCE,
+                number=parsed.entrance,
+                parent__kind=RegionKind.BUILDING,
+                parent__number=parsed.building,
+                parent__parent=estate,
+            )
+            .select_related("parent")
+            .first()
+        )
+    building = entrance.parent if entrance is not None else None
+    if building is None:
+        building = Region.objects.filter(
+            parent=estate, kind=RegionKind.BUILDING, number=parsed.building
         ).first()
+    if building is None:
+        return Resolution(estate=estate)
     dwelling = None
     if parsed.dwelling:
         dq = Dwelling.objects.filter(building=building, number=parsed.dwelling)
