@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.pagination import CappedPaginator
 from tongxin.party import services
 from tongxin.party.choices import MemberType
 from tongxin.party.models import PartyMember
-from tongxin.people.forms import CappedPaginator
 from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 50

@@ -8,7 +8,6 @@ from django import forms
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core.pagination import COUNT_CAP, CappedPaginator  # noqa: F401  (re-exported)
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus
 from tongxin.people.models import Tag
 from tongxin.regions.address import resolve_address

@@ -21,11 +21,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.core.pagination import CappedPaginator
 from tongxin.people import services
 from tongxin.people.choices import Relation, ResidentStatus
 from tongxin.people.forms import (
     PAGE_SIZE,
-    CappedPaginator,
     MoveForm,
     ResidentFilterForm,
     ResidentForm,
