@@ -1,10 +1,9 @@
 """The HTTP API at /api/v1: one NinjaAPI, a router per app, token or session authentication."""
 
-from django.core.exceptions import ValidationError
 from ninja import NinjaAPI
 
 from tongxin.cases.api import router as cases_router
-from tongxin.core.api import ApiAuth, validation_error_handler
+from tongxin.core.api import ApiAuth, install_error_handlers
 from tongxin.core.api import router as core_router
 from tongxin.party.api import router as party_router
 from tongxin.people.api import router as people_router
@@ -19,8 +18,8 @@ api = NinjaAPI(
     auth=ApiAuth(),
     urls_namespace="api",
 )
-# Service ValidationErrors answer 422 JSON naming the field, like Ninja's own schema errors.
-api.add_exception_handler(ValidationError, validation_error_handler(api))
+# One error body for every router: {"code", "message", "field"} (tongxin.core.api.ErrorOut).
+install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/regions/", regions_router)
 api.add_router("/people/", people_router)

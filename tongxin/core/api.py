@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Query, Router, Schema, Status
 from ninja.security import HttpBearer, django_auth
 
 from tongxin.core import audit
 from tongxin.core.models import ApiToken, AuditLog, User
 from tongxin.core.pagination import capped_count
-from tongxin.regions.scoping import scope_for
+from tongxin.core.policy import ANONYMOUS, AUTHENTICATED, roles_of
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -48,7 +50,158 @@ def ApiAuth() -> list:
     return [BearerToken(), django_auth]
 
 
-# --- shared helpers ---------------------------------------------------------------------------------------
+# --- the one API shape: errors and lists -----------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Raised anywhere below an endpoint to answer ``{"code", "message", "field"}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: Any, field: str = "") -> None:
+        super().__init__(str(message))
+        self.status, self.code, self.message, self.field = status, code, str(message), field
+
+
+class ErrorOut(Schema):
+    """The one error body of /api/v1: a stable machine ``code``, a ``message`` in the request's language and the
+    ``field`` it concerns (``""`` when it concerns the request as a whole). Validation errors that name several
+    fields list them all in ``errors`` (same three keys each); ``code``/``message``/``field`` repeat the first."""
+
+    code: str
+    message: str
+    field: str = ""
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+# Declare these on an operation's ``response`` so the OpenAPI schema lists the error answers.
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
+
+
+def error_body(code: str, message: Any, field: str = "", errors: list[dict[str, str]] | None = None) -> dict:
+    return {"code": code, "message": str(message), "field": field, "errors": errors or []}
+
+
+def validation_errors(exc: DjangoValidationError) -> list[dict[str, str]]:
+    """A Django ``ValidationError`` as ``[{code, message, field}]``, one entry per message."""
+    out: list[dict[str, str]] = []
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            field = "" if name in ("__all__", None) else str(name)
+            for error in errors:
+                for message in error.messages:
+                    out.append({"code": error.code or "invalid", "message": str(message), "field": field})
+    else:
+        for error in exc.error_list:
+            for message in error.messages:
+                out.append({"code": error.code or "invalid", "message": str(message), "field": ""})
+    return out
+
+
+def _schema_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Ninja/pydantic schema errors (``loc``: ``["body", "payload", "name"]``) in the one shape."""
+    out = []
+    for e in errors:
+        loc = [
+            str(p)
+            for p in e.get("loc", ())
+            if p not in ("body", "query", "path", "form", "payload", "header")
+        ]
+        field = ".".join(loc)
+        msg = e.get("msg", "")
+        out.append(
+            {
+                "code": str(e.get("type", "invalid")),
+                "message": str(_("参数 %(field)s 无效：%(msg)s") % {"field": field or "-", "msg": msg}),
+                "field": field,
+            }
+        )
+    return out
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Every error of every router answers the one body (see :class:`ErrorOut`)."""
+    from ninja.errors import AuthenticationError, HttpError
+    from ninja.errors import ValidationError as SchemaError
+
+    from tongxin.core.policy import Decision, PolicyDenied
+
+    def respond(request: HttpRequest, status: int, body: dict) -> HttpResponse:
+        return api.create_response(request, body, status=status)
+
+    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        return respond(request, exc.status, error_body(exc.code, exc.message, exc.field))
+
+    def on_policy(request: HttpRequest, exc: PolicyDenied) -> HttpResponse:
+        if exc.decision is Decision.LOGIN:
+            return respond(request, 401, error_body("unauthenticated", _("请先登录")))
+        if exc.decision is Decision.NOT_FOUND:
+            return respond(request, 404, error_body("not_found", _("对象不存在或不在您的管辖范围内")))
+        return respond(request, 403, error_body("forbidden", exc.message or _("无权执行此操作")))
+
+    def on_404(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 404, error_body("not_found", _("对象不存在或不在您的管辖范围内")))
+
+    def on_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 403, error_body("forbidden", str(exc) or _("无权执行此操作")))
+
+    def on_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        errors = validation_errors(exc)
+        first = errors[0] if errors else {"code": "invalid", "message": str(_("输入无效")), "field": ""}
+        return respond(request, 422, error_body(first["code"], first["message"], first["field"], errors))
+
+    def on_schema(request: HttpRequest, exc: SchemaError) -> HttpResponse:
+        errors = _schema_errors(list(exc.errors))
+        first = errors[0] if errors else {"code": "invalid", "message": str(_("输入无效")), "field": ""}
+        return respond(request, 422, error_body("invalid", first["message"], first["field"], errors))
+
+    def on_auth(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 401, error_body("unauthenticated", _("请先登录或提供有效的令牌")))
+
+    def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        code = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
+            exc.status_code, "error"
+        )
+        return respond(request, exc.status_code, error_body(code, str(exc)))
+
+    handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
+        (ApiError, on_api_error),
+        (PolicyDenied, on_policy),
+        (Http404, on_404),
+        (PermissionDenied, on_denied),
+        (DjangoValidationError, on_validation),
+        (SchemaError, on_schema),
+        (AuthenticationError, on_auth),
+        (HttpError, on_http),
+    ]
+    for exc_class, handler in handlers:
+        api.add_exception_handler(exc_class, handler)
+
+
+T = TypeVar("T")
+
+
+class Paged(Schema, Generic[T]):
+    """The one list envelope: ``count`` (capped at ``COUNT_CAP``; ``count_capped`` then true), ``page``,
+    ``page_size`` and the page's ``items``."""
+
+    count: int
+    count_capped: bool = False
+    page: int
+    page_size: int
+    items: list[T]
+
+
+PageNumber = Query(1, ge=1, le=1_000_000, description="Page number, from 1")
+PageSize = Query(
+    DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})"
+)
 
 
 def paginate(qs: QuerySet, page: int, page_size: int) -> dict[str, Any]:
@@ -62,30 +215,16 @@ def paginate(qs: QuerySet, page: int, page_size: int) -> dict[str, Any]:
     return {"count": count, "count_capped": capped, "page": page, "page_size": page_size, "items": items}
 
 
-def validation_error_detail(exc: DjangoValidationError) -> list[dict[str, Any]]:
-    """A Django ``ValidationError`` in the shape of Ninja's 422 ``detail``: one entry per message, ``loc``
-    naming the field (``["body", "id_number"]``), or ``["body"]`` for errors not tied to one field."""
-    detail: list[dict[str, Any]] = []
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            loc = ["body"] if field in ("__all__", None) else ["body", field]
-            for error in errors:
-                for message in error.messages:
-                    detail.append({"loc": loc, "msg": str(message), "type": error.code or "invalid"})
-    else:
-        for error in exc.error_list:
-            for message in error.messages:
-                detail.append({"loc": ["body"], "msg": str(message), "type": error.code or "invalid"})
-    return detail
-
-
-def validation_error_handler(api: NinjaAPI) -> Callable[[HttpRequest, Any], HttpResponse]:
-    """For ``api.add_exception_handler``: service ValidationErrors become 422 JSON naming the field."""
-
-    def handle(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-        return api.create_response(request, {"detail": validation_error_detail(exc)}, status=422)
-
-    return handle
+def paginate_list(items: list[Any], page: int, page_size: int) -> dict[str, Any]:
+    """The envelope over a list already in memory (small lists such as categories)."""
+    start = (page - 1) * page_size
+    return {
+        "count": len(items),
+        "count_capped": False,
+        "page": page,
+        "page_size": page_size,
+        "items": items[start : start + page_size],
+    }
 
 
 class Ref(Schema):
@@ -93,10 +232,6 @@ class Ref(Schema):
 
     id: int
     name: str
-
-
-class ErrorOut(Schema):
-    detail: Any
 
 
 # --- the caller and their tokens --------------------------------------------------------------------------
@@ -116,7 +251,7 @@ def me(request: HttpRequest) -> dict:
     return {
         "username": user.username,
         "display_name": getattr(user, "display_name", ""),
-        "roles": sorted(scope_for(user).roles),
+        "roles": sorted(roles_of(user) - {ANONYMOUS, AUTHENTICATED}),
     }
 
 

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "tongxin.core"
     label = "core"
+
+    def ready(self) -> None:
+        # Every app's policy.py registers its actions (and role providers) with tongxin.core.policy. Discovered
+        # by name, like admin.py, so core imports no domain app.
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("policy")

@@ -79,8 +79,19 @@ def missing(language: str = "en") -> dict[str, str]:
     return {msgid: where for msgid, where in used_msgids().items() if msgid not in have}
 
 
+def _po_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
 if __name__ == "__main__":
     gaps = missing()
+    if len(sys.argv) > 1 and sys.argv[1] == "--po":
+        # ``--po [path prefix]``: .po entries to append to a catalogue (fill in msgstr)
+        prefix = sys.argv[2] if len(sys.argv) > 2 else ""
+        for msgid, where in sorted(gaps.items(), key=lambda kv: kv[1]):
+            if where.startswith(prefix):
+                print(f'#: {where}\nmsgid {_po_quote(msgid)}\nmsgstr ""\n')
+        sys.exit(0)
     for msgid, where in sorted(gaps.items(), key=lambda kv: kv[1]):
         print(f"{where}\t{msgid!r}")
     print(f"{len(gaps)} msgids without an English translation", file=sys.stderr)

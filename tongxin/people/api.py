@@ -14,9 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ErrorOut, Ref, paginate
+from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApiError, ErrorOut, Ref, paginate
 from tongxin.people import services
 from tongxin.people.choices import Gender, IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident
@@ -349,7 +350,7 @@ def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPat
                 services.set_tags(request.user, resident, sent["tags"])
     except PermissionDenied:
         # I may see this resident (else 404 above) but my role may not change them here.
-        return Status(403, {"detail": "Forbidden"})
+        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
     return _detail(request, resident.pk)
 
 
@@ -371,7 +372,7 @@ def move_in(request: HttpRequest, resident_id: int, payload: MoveInIn) -> Any:
             on=payload.on,
         )
     except PermissionDenied:
-        return Status(403, {"detail": "Forbidden"})
+        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
     return _detail(request, resident.pk)
 
 
@@ -385,7 +386,7 @@ def move_out(request: HttpRequest, resident_id: int, payload: MoveOutIn) -> Any:
     try:
         services.move_out(request.user, resident, on=payload.on, status=payload.status)
     except PermissionDenied:
-        return Status(403, {"detail": "Forbidden"})
+        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
     return _detail(request, resident.pk)
 
 

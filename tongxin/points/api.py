@@ -9,9 +9,10 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from tongxin.core.api import ErrorOut
+from tongxin.core.api import ApiError, ErrorOut
 from tongxin.people.models import Household
 from tongxin.points import services
 from tongxin.points.models import CollectionPoint, Reward, WasteType
@@ -82,7 +83,12 @@ def weigh_in(request: HttpRequest, payload: WeighInIn) -> Any:
         raise Http404
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if not key or len(key) > 100:
-        return Status(400, {"detail": "Idempotency-Key header (1–100 characters) is required"})
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            _("请求头 Idempotency-Key 必填（1–100个字符）"),
+            "Idempotency-Key",
+        )
     household = get_object_or_404(
         Household.objects.visible_to(request.user).select_related("dwelling__community"),
         pk=payload.household_id,
@@ -105,7 +111,7 @@ def weigh_in(request: HttpRequest, payload: WeighInIn) -> Any:
             collection_point=point,
         )
     except services.PointsError as err:
-        return Status(400, {"detail": str(err)})
+        raise ApiError(400, "invalid", str(err)) from None
     out = {
         "id": wi.pk,
         "household_id": household.pk,
@@ -168,7 +174,7 @@ def redeem(request: HttpRequest, payload: RedeemIn) -> Any:
             idempotency_key=f"{request.user.pk}:{key}" if key else None,
         )
     except services.PointsError as err:
-        return Status(400, {"detail": str(err)})
+        raise ApiError(400, "invalid", str(err)) from None
     return Status(
         201,
         {

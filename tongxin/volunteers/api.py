@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
-from tongxin.core.api import ErrorOut
+from tongxin.core.api import ApiError, ErrorOut
 from tongxin.regions.models import Grid
 from tongxin.volunteers import ledger, services
 from tongxin.volunteers.access import accounts_visible, community_q, is_staff_user, resident_of
@@ -116,7 +116,7 @@ def sign_up(request: HttpRequest, activity_id: int) -> Any:
     try:
         return Status(201, services.sign_up(act, me, actor=request.user))
     except services.ParticipationError as err:
-        return Status(400, {"detail": str(err)})
+        raise ApiError(400, "invalid", str(err)) from None
 
 
 @router.post(
@@ -126,7 +126,7 @@ def check_in(request: HttpRequest, payload: CodeIn) -> Any:
     try:
         return Status(200, services.check_in(_me(request), payload.code, actor=request.user))
     except services.ParticipationError as err:
-        return Status(400, {"detail": str(err)})
+        raise ApiError(400, "invalid", str(err)) from None
 
 
 @router.post(
@@ -136,7 +136,7 @@ def check_out(request: HttpRequest, payload: CodeIn) -> Any:
     try:
         return Status(200, services.check_out(_me(request), payload.code, actor=request.user))
     except services.ParticipationError as err:
-        return Status(400, {"detail": str(err)})
+        raise ApiError(400, "invalid", str(err)) from None
 
 
 def _statement(account: Account, start: dt.date | None, end: dt.date | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from tongxin.core.api import validation_error_detail
+from tongxin.core.api import validation_errors
 from tongxin.core.models import ApiToken, AuditLog
 
 PROTECTED = [
@@ -38,7 +38,7 @@ def test_anonymous_callers_get_401_everywhere(world):
         response = anonymous.get(url)
         # then it answers 401 in JSON
         assert response.status_code == 401, url
-        assert response.json() == {"detail": "Unauthorized"}
+        assert response.json()["code"] == "unauthenticated"
     assert anonymous.get(f"/api/v1/people/residents/{world.residents['a1'].pk}").status_code == 401
 
 
@@ -100,7 +100,7 @@ def test_tokens_are_issued_from_a_session_only_and_shown_once(world):
     )
     # and an empty name is refused naming the field
     bad = session.post("/api/v1/tokens", {"name": ""}, content_type="application/json")
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "name"
+    assert bad.status_code == 422 and bad.json()["field"] == "name"
 
 
 def test_a_user_cannot_see_or_revoke_someone_elses_token(world):
@@ -170,9 +170,9 @@ def test_validation_errors_name_their_field():
     # given service errors with and without a field
     by_field = ValidationError({"id_number": ["校验位错误"], "phone": "格式不正确"})
     general = ValidationError("出错了", code="bad")
-    # then each entry says where, like Ninja's own 422 detail
-    assert validation_error_detail(by_field) == [
-        {"loc": ["body", "id_number"], "msg": "校验位错误", "type": "invalid"},
-        {"loc": ["body", "phone"], "msg": "格式不正确", "type": "invalid"},
+    # then each entry says where, in the one error shape of the API
+    assert validation_errors(by_field) == [
+        {"code": "invalid", "message": "校验位错误", "field": "id_number"},
+        {"code": "invalid", "message": "格式不正确", "field": "phone"},
     ]
-    assert validation_error_detail(general) == [{"loc": ["body"], "msg": "出错了", "type": "bad"}]
+    assert validation_errors(general) == [{"code": "bad", "message": "出错了", "field": ""}]

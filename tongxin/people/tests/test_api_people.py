@@ -72,7 +72,7 @@ def test_a_resident_or_household_out_of_scope_is_404(world):
     # then a resident of another grid, in the same community or not, is 404 in JSON
     for key in ("a2", "b1"):
         response = grid_1.get(f"/api/v1/people/residents/{r[key].pk}")
-        assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
         assert grid_1.get(f"/api/v1/people/households/{r[key].household_id}").status_code == 404
     # and community staff see their whole community, not the other one
     staff_a = api(world.users["staff_a"])
@@ -142,7 +142,7 @@ def test_search_and_filters_work_like_the_staff_pages(world):
         ({"page_size": 201}, "page_size"),
     ):
         response = client.get("/api/v1/people/residents/", params)
-        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", name]
+        assert response.status_code == 422 and response.json()["field"] == name
 
 
 def test_member_type_filter(world):
@@ -253,7 +253,7 @@ def test_reveal_is_404_for_roles_that_may_not(world):
     bad = api(world.users["admin"]).post(
         f"/api/v1/people/residents/{a1.pk}/reveal", {"what": "name"}, content_type=JSON
     )
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "what"
+    assert bad.status_code == 422 and bad.json()["field"] == "what"
 
 
 def test_create_resident_through_the_service(world):
@@ -289,7 +289,7 @@ def test_create_resident_through_the_service(world):
         {"name": "赵六", "dwelling": world.dwellings["a1"].pk, "id_number": new_id, "relation": "other"},
         content_type=JSON,
     )
-    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["body", "id_number"]
+    assert again.status_code == 422 and again.json()["field"] == "id_number"
 
 
 def test_create_validation_errors_name_the_field(world):
@@ -299,7 +299,7 @@ def test_create_validation_errors_name_the_field(world):
     def errors(payload: dict) -> set[str]:
         response = staff.post("/api/v1/people/residents/", payload, content_type=JSON)
         assert response.status_code == 422, response.content
-        return {entry["loc"][-1] for entry in response.json()["detail"]}
+        return {entry["field"] for entry in response.json()["errors"]}
 
     d = world.dwellings["a1"].pk
     # a bad checksum and a bad phone, from the service
@@ -326,11 +326,11 @@ def test_only_writing_roles_in_scope_may_create(world):
     for role in ("grid_1", "property", "department", "staff_b"):
         response = api(world.users[role]).post("/api/v1/people/residents/", payload, content_type=JSON)
         assert response.status_code == 422, role
-        assert response.json()["detail"][0]["loc"] == ["body", "dwelling"]
+        assert response.json()["field"] == "dwelling"
     unknown = api(world.users["admin"]).post(
         "/api/v1/people/residents/", {**payload, "dwelling": 999999}, content_type=JSON
     )
-    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "dwelling"]
+    assert unknown.status_code == 422 and unknown.json()["field"] == "dwelling"
     assert not Resident.objects.filter(name="钱七").exists()
     # while the grid worker of that grid may
     grid_2_worker = world.users["grid_1"]
@@ -354,9 +354,9 @@ def test_patch_resident(world):
     assert sorted(log.field for log in logs) == ["", "tags"]
     # and a bad value is a 422 naming the field, leaving everything as it was (tags included)
     bad = grid_1.patch(url, {"name": "张四", "phone": "12345", "tags": []}, content_type=JSON)
-    assert bad.status_code == 422 and [e["loc"] for e in bad.json()["detail"]] == [["body", "phone"]]
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["phone"]
     unknown_tag = grid_1.patch(url, {"name": "张四", "tags": ["no_such_tag"]}, content_type=JSON)
-    assert unknown_tag.status_code == 422 and unknown_tag.json()["detail"][0]["loc"] == ["body", "tags"]
+    assert unknown_tag.status_code == 422 and unknown_tag.json()["field"] == "tags"
     a1.refresh_from_db()
     assert a1.name == "张三丰" and list(a1.tags.values_list("code", flat=True)) == ["veteran"]
 
@@ -428,7 +428,7 @@ def test_move_in_and_out_keep_the_history(world):
     assert AuditLog.objects.filter(object_id=str(a2.pk), field__in=["dwelling", "status"]).count() == 2
     # and moving out twice is a 422 naming the field
     again = staff.post(f"/api/v1/people/residents/{a2.pk}/move-out", {}, content_type=JSON)
-    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["body", "status"]
+    assert again.status_code == 422 and again.json()["field"] == "status"
 
 
 def test_moves_outside_scope_or_role_are_refused(world):
@@ -438,7 +438,7 @@ def test_moves_outside_scope_or_role_are_refused(world):
     response = api(world.users["grid_1"]).post(
         f"/api/v1/people/residents/{a1.pk}/move-in", into_grid_2, content_type=JSON
     )
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "dwelling"]
+    assert response.status_code == 422 and response.json()["field"] == "dwelling"
     # property staff may not move anyone; a resident out of scope is 404
     prop = api(world.users["property"]).post(
         f"/api/v1/people/residents/{a1.pk}/move-out", {}, content_type=JSON

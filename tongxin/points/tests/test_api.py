@@ -65,7 +65,7 @@ def test_resident_redeems_through_the_api(shop, monkeypatch):
     r = c.post("/api/v1/points/redemptions", {"reward_id": shop.soap.pk}, content_type="application/json")
     assert r.status_code == 201 and r.json()["balance"] == "5.00"
     r = c.post("/api/v1/points/redemptions", {"reward_id": shop.soap.pk}, content_type="application/json")
-    assert r.status_code == 400 and "积分不足" in r.json()["detail"]
+    assert r.status_code == 400 and "积分不足" in r.json()["message"]
     # a resident cannot redeem for another household
     r = c.post(
         "/api/v1/points/redemptions",
