@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -269,6 +270,9 @@ def operation(
             return fn(request, *args, **kwargs)
 
         wrapped.route_access = RouteAccess(action, model, reveals, extra)  # type: ignore[attr-defined]
+        # Ninja reads the parameters' types from the signature and evaluates string annotations (modules with
+        # ``from __future__ import annotations``) in the *wrapper's* globals, i.e. here; hand it the resolved ones.
+        wrapped.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
