@@ -1,4 +1,5 @@
-"""The caller's own account in the API: who am I (``/me``) and my tokens (``/tokens``)."""
+"""The caller's own account in the API: who am I (``/me``), my tokens (``/tokens``) and my notifications
+(``/notifications``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
 
 from tongxin.accounts import services
 from tongxin.core import policy
-from tongxin.core.api import ERRORS
+from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, paginate
 from tongxin.core.models import ApiToken, User
 from tongxin.core.policy import ANONYMOUS, AUTHENTICATED, roles_of
 
@@ -96,3 +97,76 @@ def _token_dict(token: ApiToken) -> dict[str, Any]:
         "last_used_at": token.last_used_at,
         "revoked": token.revoked,
     }
+
+
+# --- notifications --------------------------------------------------------------------------------------------
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    subject: str
+    body: str
+    link: str = Field(description="Path of the page the notification is about")
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class UnreadOut(Schema):
+    unread: int
+
+
+class MarkedOut(Schema):
+    marked: int
+
+
+@router.get(
+    "/notifications",
+    response={200: Paged[NotificationOut], **ERRORS},
+    tags=["notifications"],
+    summary="My notifications, newest first",
+)
+@policy.operation("accounts.view_notifications")
+def list_notifications(
+    request: HttpRequest,
+    unread: bool = Query(False, description="Only the unread ones"),
+    page: int = PageNumber,
+    page_size: int = PageSize,
+) -> dict:
+    qs = services.inbox(request.user)
+    if unread:
+        qs = qs.filter(read_at__isnull=True)
+    return paginate(qs, page, page_size)
+
+
+@router.get(
+    "/notifications/unread-count",
+    response={200: UnreadOut, **ERRORS},
+    tags=["notifications"],
+    summary="How many of my notifications are unread (the bell)",
+)
+@policy.operation("accounts.view_notifications")
+def unread_notifications(request: HttpRequest) -> dict:
+    return {"unread": services.unread_count(request.user)}
+
+
+@router.post(
+    "/notifications/{int:notification_id}/read",
+    response={200: NotificationOut, **ERRORS},
+    tags=["notifications"],
+    summary="Mark one of my notifications read",
+)
+@policy.operation("accounts.read_notifications", model="core.Notification")
+def read_notification(request: HttpRequest, notification_id: int) -> Any:
+    return services.mark_read(request.user, notification_id)
+
+
+@router.post(
+    "/notifications/read-all",
+    response={200: MarkedOut, **ERRORS},
+    tags=["notifications"],
+    summary="Mark all my notifications read",
+)
+@policy.operation("accounts.read_notifications")
+def read_all_notifications(request: HttpRequest) -> dict:
+    return {"marked": services.mark_all_read(request.user)}

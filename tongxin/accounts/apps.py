@@ -10,3 +10,6 @@ class AccountsConfig(AppConfig):
     name = "tongxin.accounts"
     label = "accounts"
     verbose_name = "账号"
+
+    def ready(self) -> None:
+        from tongxin.accounts import notifications  # noqa: F401  (registers the kinds of notification)

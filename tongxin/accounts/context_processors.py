@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.accounts.services import unread_count
 from tongxin.core import policy
 from tongxin.regions.scoping import scope_for
 
@@ -100,7 +101,11 @@ def menu(request: HttpRequest) -> list[dict[str, Any]]:
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "unread_notifications": 0}
     # ``user_scope``: templates that still ask the scope directly (volunteers' account list) until they ask the
     # policy with {% can %}.
-    return {"nav_items": menu(request), "user_scope": scope_for(user)}
+    return {
+        "nav_items": menu(request),
+        "user_scope": scope_for(user),
+        "unread_notifications": unread_count(user),  # the bell: one indexed COUNT
+    }

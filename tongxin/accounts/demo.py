@@ -1,5 +1,5 @@
 """Accounts' part of the demo foundation: one login per role (docs/demo.md lists them, ``manage.py demo_logins``
-prints them), all with the password ``tongxin.core.demo.PASSWORD``.
+prints them), all with the password ``tongxin.core.demo.PASSWORD``, and the staff logins' SMS numbers.
 
 Needs from ``ctx.data``: ``subdistrict``, ``communities``, ``grids``, ``estates``, ``buildings``, ``departments``,
 ``property_company`` (regions), ``person_of`` (people), ``volunteer_resident`` and ``party_resident_ids``
@@ -12,16 +12,38 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 
-from tongxin.core import demo
+from tongxin.core import demo, pii
 from tongxin.core.demo import DemoContext
-from tongxin.core.models import User
+from tongxin.core.models import NotificationAddress, User
 from tongxin.people.choices import ResidenceStatus
 from tongxin.people.models import Resident
 from tongxin.regions.models import RoleAssignment
 
+# Staff logins get an SMS number on their notification settings (residents and members are reached on the phone
+# of their registry record): a whistle, a dispatch or a red card then shows up in the console SMS log.
+SMS_LOGINS = (
+    "jiedao",
+    "mtc",
+    "daxin",
+    "wangge1",
+    "wangge2",
+    "wangge3",
+    "fufeng1",
+    "wuye",
+    "chengguan",
+    "zhujian",
+)
+
 
 def foundation(ctx: DemoContext) -> None:
     ctx.timed("users", DemoLogins(ctx)._users)
+    addresses = []
+    for user in User.objects.filter(username__in=SMS_LOGINS).order_by("username"):
+        phone = ctx.phones.make()
+        addresses.append(
+            NotificationAddress(user=user, phone_enc=pii.encrypt(phone), phone_masked=pii.mask(phone))
+        )
+    NotificationAddress.objects.bulk_create(addresses)
 
 
 class DemoLogins:

@@ -22,10 +22,9 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from tongxin.core import audit, pii
+from tongxin.core import audit, notifications, pii
 from tongxin.core.models import AuditLog, User
 from tongxin.people.models import Resident
 from tongxin.regions.choices import Role
@@ -52,16 +51,18 @@ def _code_hash(phone_hash: str, code: str) -> str:
 def sms_backend() -> Any:
     """The configured SMS backend: an object with ``send(phone, text)`` (see ``tongxin.core.notifications``)."""
     try:
-        return import_string(settings.SMS_BACKEND)()
+        return notifications.sms_backend()
     except ImportError:
         return _LogSMS()
 
 
 class _LogSMS:
-    """Fallback when the configured backend cannot be imported: write the message to the log (development)."""
+    """Fallback when the configured backend cannot be imported: log that a code went out, never the code."""
 
     def send(self, phone: str, text: str) -> None:
-        log.warning("SMS to %s: %s", pii.mask(phone), text)
+        log.warning(
+            "SMS backend missing; message to %s not sent: %s", pii.mask(phone), notifications.redact(text)
+        )
 
 
 def request_code(request: HttpRequest, raw_phone: str) -> str:

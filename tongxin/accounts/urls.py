@@ -10,4 +10,8 @@ urlpatterns = [
     path("login/", policy.public(views.TongxinLoginView.as_view()), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("m/login/", views.phone_login, name="phone_login"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/open/", views.open_notification, name="open_notification"),
+    path("inbox/read-all/", views.read_all, name="read_all"),
+    path("inbox/preferences/", views.preferences, name="preferences"),
 ]

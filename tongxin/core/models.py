@@ -217,3 +217,74 @@ class MaterialisedPath(models.Model):
                 depth=F("depth") + (new_depth - old_depth),
             )
         self.path, self.depth = new_path, new_depth
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind of notification on one channel (``sms``, ``wechat``). No row: the kind's
+    default (:mod:`tongxin.core.notifications`). The in-app channel is always on and has no row."""
+
+    user = models.ForeignKey("core.User", on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(_("类型"), max_length=40)
+    channel = models.CharField(_("渠道"), max_length=20)
+    enabled = models.BooleanField(_("接收"), default=True)
+
+    class Meta:
+        verbose_name = _("消息接收设置")
+        verbose_name_plural = _("消息接收设置")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "channel"], name="notification_preference_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.channel} {self.enabled}"
+
+
+class NotificationAddress(models.Model):
+    """Where a user is reached outside the site: a phone for SMS (encrypted, shown masked) and a WeChat openid
+    (set when the user binds the official account). A resident's phone from the registry is used when the user
+    has set none here (see ``notifications.phone_provider``)."""
+
+    user = models.OneToOneField("core.User", on_delete=models.CASCADE, related_name="notification_address")
+    phone_enc = models.TextField(blank=True, editable=False)
+    phone_masked = models.CharField(_("短信手机号"), max_length=20, blank=True, editable=False)
+    wechat_openid = models.CharField(_("微信openid"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("消息接收地址")
+        verbose_name_plural = _("消息接收地址")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.phone_masked}"
+
+
+class Delivery(models.Model):
+    """One notification sent (or tried) to one user on one channel. ``key`` is unique: kind + event (or object)
+    + recipient + channel, so the same event is never sent twice, however often it is emitted or retried."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+        SKIPPED = "skipped", _("未发送")
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of the parts, hex
+    user = models.ForeignKey("core.User", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("类型"), max_length=40, blank=True)
+    channel = models.CharField(_("渠道"), max_length=20)
+    event = models.CharField(_("事件"), max_length=100, blank=True)  # "case:GH2026…" or an explicit event key
+    notification = models.ForeignKey(
+        "core.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    address = models.CharField(_("地址"), max_length=40, blank=True)  # masked: 139****0002, wx:oAbc…
+    detail = models.CharField(_("说明"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息投递")
+        verbose_name_plural = _("消息投递")
+        indexes = [models.Index(fields=["status", "channel"], name="delivery_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id} [{self.channel}] {self.status}"

@@ -1,32 +1,94 @@
-"""One notification service with pluggable channels.
+"""One notification service with pluggable channels, per-user preferences and at-most-once delivery.
 
-``notify(users, subject, body, link, channels=("inapp",))`` sends a message to users through each channel:
+``notify(users, subject, body, link, kind=..., event=...)`` sends one message to users (User objects or ids):
 
-* ``inapp``   — the user's inbox (:class:`tongxin.core.models.Notification`), one bulk INSERT;
-* ``email``   — Django's mail (``EMAIL_BACKEND``), to users with an address;
-* ``webhook`` — POST JSON with urllib to ``settings.NOTIFICATION_WEBHOOK_URL`` (timeout, failures logged);
-* ``sms``     — through ``settings.SMS_BACKEND`` (``ConsoleSMSBackend`` logs; a real gateway implements
-  :class:`SMSBackend`).
+* ``inapp``   — the user's inbox (:class:`tongxin.core.models.Notification`); always on;
+* ``sms``     — through ``settings.SMS_BACKEND`` (an :class:`SMSBackend`), to the phone a user set for SMS
+  (:class:`~tongxin.core.models.NotificationAddress`) or the one a *phone provider* knows (people: the resident
+  linked to the user);
+* ``wechat``  — a WeChat template message through ``settings.WECHAT_BACKEND`` (a :class:`WeChatBackend`; off when
+  unset), to the user's bound openid, with the template ``settings.WECHAT_TEMPLATES[kind]``;
+* ``email``   — Django's mail, to users with an address;
+* ``webhook`` — POST JSON to ``settings.NOTIFICATION_WEBHOOK_URL`` (one call per message, not per user).
 
-When called inside a transaction the messages go out on commit (``on_commit=True``, the default), so a rolled
-back service sends nothing. Channels are registered in :data:`CHANNELS`; add one with :func:`register`.
+Which channels: ``channels`` when given; otherwise in-app plus the kind's default channels (:func:`register_kind`),
+less what the user turned off (:class:`~tongxin.core.models.NotificationPreference`).
+
+**Never twice.** Every per-user delivery first claims a :class:`~tongxin.core.models.Delivery` row whose unique
+key is kind + event + recipient + channel. The event is ``event=`` when the emitter gives one (e.g. the id of the
+case event), else the message's link (the object it is about), else the keyword arguments; a message with none of
+them is its own event. A second emission of the same event — a retried task, a double submit — finds the key taken
+and sends nothing. An emitter that can send one kind for one object more than once (a case dispatched, returned and
+dispatched again) passes ``event=`` to tell the occasions apart.
+
+When called inside a transaction the messages go out on commit (``on_commit=True``, the default), so a rolled back
+service sends nothing. Logs never show a full phone number or a one-time code (:func:`redact`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from tongxin.core import pii
+
 logger = logging.getLogger("tongxin.notifications")
+
+INAPP, SMS, WECHAT, EMAIL, WEBHOOK = "inapp", "sms", "wechat", "email", "webhook"
+# The channels a user may switch per kind (in-app is always on).
+OPTIONAL_CHANNELS = (SMS, WECHAT)
+
+
+# --- kinds ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of notification: its label for the preferences page and the channels it uses besides in-app unless
+    the user turns them off. ``aliases`` are older names emitters still use for it."""
+
+    code: str
+    label: Any
+    channels: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", frozenset(self.channels))
+
+
+KINDS: dict[str, Kind] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_kind(*kinds: Kind) -> None:
+    for k in kinds:
+        KINDS[k.code] = k
+        for alias in k.aliases:
+            _ALIASES[alias] = k.code
+
+
+def canonical(kind: str) -> str:
+    return _ALIASES.get(kind, kind)
+
+
+def kind_of(code: str) -> Kind | None:
+    return KINDS.get(canonical(code))
+
+
+# --- messages -----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -37,54 +99,288 @@ class Message:
     link: str = ""
     kind: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    event: str = ""  # what makes this emission one event (see the module docstring)
+
+    def event_ref(self) -> str:
+        if self.event:
+            return self.event
+        if self.link:
+            return self.link
+        if self.extra:
+            return "&".join(f"{k}={v}" for k, v in sorted(self.extra.items()))
+        return ""
 
 
-class Channel:
-    name = ""
+def delivery_key(kind: str, event: str, user_id: int, channel: str) -> str:
+    return hashlib.sha256(f"{canonical(kind)}\x1f{event}\x1f{user_id}\x1f{channel}".encode()).hexdigest()
 
-    def send(self, messages: Sequence[Message]) -> None:
+
+# --- redaction ----------------------------------------------------------------------------------------------
+
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z*-])\d{4,8}(?![0-9A-Za-z-])")
+
+
+def redact(text: str) -> str:
+    """``text`` fit for a log: phone numbers masked (139****0002), standalone runs of 4–8 digits (one-time codes)
+    replaced by ``******``."""
+    text = _PHONE_IN_TEXT.sub(r"\1****\2", text)
+    return _CODE_IN_TEXT.sub("******", text)
+
+
+# --- backends for the outside world --------------------------------------------------------------------------
+
+
+class SMSBackend:
+    """Interface for an SMS gateway: ``send(phone, text)``. Raise on failure (the delivery is marked failed)."""
+
+    def send(self, phone: str, text: str) -> None:
         raise NotImplementedError
 
 
-class InAppChannel(Channel):
-    name = "inapp"
+class ConsoleSMSBackend(SMSBackend):
+    """Development: writes messages to the log, the number masked and codes hidden (:func:`redact`). Keeps them in
+    ``outbox`` (in memory, for tests)."""
+
+    outbox: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        ConsoleSMSBackend.outbox.append((phone, text))
+        logger.info("SMS to %s: %s", pii.mask(phone), redact(text))
+
+
+class MemorySMSBackend(SMSBackend):
+    """Keeps messages in :attr:`outbox` (tests; the live server of a browser test shares the process)."""
+
+    outbox: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        MemorySMSBackend.outbox.append((phone, text))
+
+
+class WeChatBackend:
+    """Interface for WeChat template messages (公众号模板消息): ``send_template(openid, template_id, data, url)``,
+    where ``data`` maps the template's keywords to values. Raise on failure."""
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str) -> None:
+        raise NotImplementedError
+
+
+def optional_channels() -> tuple[str, ...]:
+    """The channels a user can switch now: SMS, and WeChat when a backend is configured."""
+    wechat = bool(getattr(settings, "WECHAT_BACKEND", ""))
+    return tuple(c for c in OPTIONAL_CHANNELS if c != WECHAT or wechat)
+
+
+def sms_backend() -> SMSBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def wechat_backend() -> WeChatBackend | None:
+    path = getattr(settings, "WECHAT_BACKEND", "")
+    return import_string(path)() if path else None
+
+
+# --- where users are reached ----------------------------------------------------------------------------------
+
+# Apps that store phones register ``fn(user_ids) -> {user_id: clear phone}`` (people: the linked resident's phone).
+# A phone the user set for SMS (NotificationAddress) comes first. Core itself knows no domain app.
+_PHONE_PROVIDERS: list[Callable[[set[int]], dict[int, str]]] = []
+
+
+def phone_provider(fn: Callable[[set[int]], dict[int, str]]) -> Callable[[set[int]], dict[int, str]]:
+    """Register a source of users' phone numbers (decorator). The first source that knows a user wins."""
+    if fn not in _PHONE_PROVIDERS:
+        _PHONE_PROVIDERS.append(fn)
+    return fn
+
+
+def _own_phones(user_ids: set[int]) -> dict[int, str]:
+    from tongxin.core.models import NotificationAddress
+
+    rows = NotificationAddress.objects.filter(user_id__in=user_ids).exclude(phone_enc="")
+    return {uid: pii.decrypt(enc) for uid, enc in rows.values_list("user_id", "phone_enc")}
+
+
+def phones_of(user_ids: Iterable[int]) -> dict[int, str]:
+    """Clear phone numbers of ``user_ids`` (those that have one), for handing to the SMS gateway only."""
+    wanted = set(user_ids)
+    found: dict[int, str] = {}
+    for provider in [_own_phones, *_PHONE_PROVIDERS]:
+        missing = wanted - found.keys()
+        if not missing:
+            break
+        for uid, phone in provider(missing).items():
+            if uid in missing and phone:
+                found[uid] = phone
+    return found
+
+
+# --- channels -----------------------------------------------------------------------------------------------
+
+
+class Channel:
+    """Sends to users one by one; each (event, user) is claimed by a Delivery row first (never twice)."""
+
+    name = ""
+
+    def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
+        """``{user_id: (address, masked address)}`` for the users this channel can reach."""
+        return {uid: (uid, "") for uid in user_ids}
+
+    def send_one(self, address: Any, message: Message) -> None:
+        raise NotImplementedError
 
     def send(self, messages: Sequence[Message]) -> None:
-        from tongxin.core.models import Notification
+        from tongxin.core.models import Delivery
 
-        rows = [
-            Notification(
-                user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
+        addresses = self.addresses({uid for m in messages for uid in m.user_ids})
+        for m in messages:
+            claimed = _claim(m, self.name, [uid for uid in m.user_ids], addresses)
+            for delivery in claimed:
+                if delivery.status != Delivery.Status.PENDING:
+                    continue
+                try:
+                    self.send_one(addresses[delivery.user_id][0], m)
+                except Exception as exc:  # an outage must not break the workflow; the row says what happened
+                    logger.warning("%s to user %s failed: %s", self.name, delivery.user_id, redact(str(exc)))
+                    _finish(delivery, Delivery.Status.FAILED, redact(str(exc))[:200])
+                else:
+                    _finish(delivery, Delivery.Status.SENT)
+
+
+def _finish(delivery: Any, status: str, detail: str = "") -> None:
+    delivery.status, delivery.detail, delivery.sent_at = status, detail, timezone.now()
+    delivery.save(update_fields=["status", "detail", "sent_at"])
+
+
+def _claim(m: Message, channel: str, user_ids: list[int], addresses: dict[int, tuple[Any, str]]) -> list[Any]:
+    """Delivery rows for the users of ``m`` whose key is not taken yet (users this channel cannot reach get a
+    ``skipped`` row). Claimed in one INSERT; if another process took a key meanwhile, one by one."""
+    from tongxin.core.models import Delivery
+
+    event = m.event_ref() or f"once:{uuid.uuid4().hex}"
+    rows = []
+    for uid in dict.fromkeys(user_ids):
+        reachable = uid in addresses
+        rows.append(
+            Delivery(
+                key=delivery_key(m.kind, event, uid, channel),
+                user_id=uid,
+                kind=m.kind[:40],
+                channel=channel,
+                event=event[:100],
+                address=addresses[uid][1][:40] if reachable else "",
+                status=Delivery.Status.PENDING if reachable else Delivery.Status.SKIPPED,
+                detail="" if reachable else "no address",
             )
-            for m in messages
-            for uid in m.user_ids
-        ]
-        Notification.objects.bulk_create(rows, batch_size=1000)
+        )
+    taken = set(Delivery.objects.filter(key__in=[r.key for r in rows]).values_list("key", flat=True))
+    rows = [r for r in rows if r.key not in taken]
+    try:
+        with transaction.atomic():
+            return Delivery.objects.bulk_create(rows)
+    except IntegrityError:
+        claimed = []
+        for r in rows:
+            try:
+                with transaction.atomic():
+                    r.save(force_insert=True)
+            except IntegrityError:
+                continue
+            claimed.append(r)
+        return claimed
+
+
+class InAppChannel(Channel):
+    name = INAPP
+
+    def send(self, messages: Sequence[Message]) -> None:
+        from tongxin.core.models import Delivery, Notification
+
+        everyone = {uid: (uid, "") for m in messages for uid in m.user_ids}
+        for m in messages:
+            with transaction.atomic():
+                claimed = _claim(m, self.name, list(m.user_ids), everyone)
+                notes = Notification.objects.bulk_create(
+                    [
+                        Notification(
+                            user_id=d.user_id,
+                            subject=m.subject[:200],
+                            body=m.body,
+                            link=m.link[:300],
+                            kind=m.kind[:40],
+                        )
+                        for d in claimed
+                    ]
+                )
+                now = timezone.now()
+                for d, note in zip(claimed, notes, strict=True):
+                    d.notification_id, d.status, d.sent_at = note.pk, Delivery.Status.SENT, now
+                Delivery.objects.bulk_update(claimed, ["notification", "status", "sent_at"])
+
+
+class SMSChannel(Channel):
+    """Phones are stored encrypted; they are decrypted only to hand them to the gateway, and recorded masked."""
+
+    name = SMS
+
+    def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
+        return {uid: (phone, pii.mask(phone)) for uid, phone in phones_of(user_ids).items()}
+
+    def send(self, messages: Sequence[Message]) -> None:
+        self.backend = sms_backend()
+        super().send(messages)
+
+    def send_one(self, address: Any, message: Message) -> None:
+        self.backend.send(address, f"{message.subject} {message.body}".strip()[:300])
+
+
+class WeChatChannel(Channel):
+    """Template messages to users who bound the official account; nothing when ``WECHAT_BACKEND`` is unset or the
+    kind has no template."""
+
+    name = WECHAT
+
+    def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
+        from tongxin.core.models import NotificationAddress
+
+        rows = NotificationAddress.objects.filter(user_id__in=user_ids).exclude(wechat_openid="")
+        return {uid: (oid, f"wx:{oid[:6]}…") for uid, oid in rows.values_list("user_id", "wechat_openid")}
+
+    def send(self, messages: Sequence[Message]) -> None:
+        backend = wechat_backend()
+        if backend is None:
+            return
+        self.backend = backend
+        templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
+        super().send([m for m in messages if templates.get(canonical(m.kind))])
+
+    def send_one(self, address: Any, message: Message) -> None:
+        templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
+        data = {"first": message.subject, "remark": message.body[:200]}
+        base = getattr(settings, "SITE_URL", "")
+        self.backend.send_template(address, templates[canonical(message.kind)], data, f"{base}{message.link}")
 
 
 class EmailChannel(Channel):
-    name = "email"
+    name = EMAIL
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
         from tongxin.core.models import User
 
-        ids = {uid for m in messages for uid in m.user_ids}
-        emails = dict(User.objects.filter(pk__in=ids).exclude(email="").values_list("id", "email"))
-        batch = [
-            (m.subject, f"{m.body}\n\n{m.link}".strip(), settings.DEFAULT_FROM_EMAIL, [emails[u]])
-            for m in messages
-            for u in m.user_ids
-            if u in emails
-        ]
-        if batch:
-            try:
-                send_mass_mail(batch, fail_silently=False)
-            except Exception:  # a mail outage must not break the workflow
-                logger.exception("e-mail notification failed")
+        rows = User.objects.filter(pk__in=user_ids).exclude(email="").values_list("id", "email")
+        return {uid: (email, email.split("@")[0][:2] + "…@" + email.split("@")[-1]) for uid, email in rows}
+
+    def send_one(self, address: Any, message: Message) -> None:
+        body = f"{message.body}\n\n{message.link}".strip()
+        send_mail(message.subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=False)
 
 
 class WebhookChannel(Channel):
-    name = "webhook"
+    """One POST per message (not per user), so it is not recorded per user; failures are logged."""
+
+    name = WEBHOOK
 
     def __init__(self, url: str | None = None, timeout: float = 5.0) -> None:
         self.url = url or getattr(settings, "NOTIFICATION_WEBHOOK_URL", "")
@@ -115,89 +411,50 @@ class WebhookChannel(Channel):
                 logger.warning("webhook %s failed: %s", self.url, exc)
 
 
-class SMSBackend:
-    """Interface for an SMS gateway: ``send(phone, text)``."""
-
-    def send(self, phone: str, text: str) -> None:
-        raise NotImplementedError
-
-
-class ConsoleSMSBackend(SMSBackend):
-    """Writes messages to the log (and keeps them in ``outbox`` for tests)."""
-
-    outbox: list[tuple[str, str]] = []
-
-    def send(self, phone: str, text: str) -> None:
-        ConsoleSMSBackend.outbox.append((phone, text))
-        logger.info("SMS to %s: %s", phone, text)
-
-
-class MemorySMSBackend(SMSBackend):
-    """Keeps messages in :attr:`outbox` (tests; the live server of a browser test shares the process)."""
-
-    outbox: list[tuple[str, str]] = []
-
-    def send(self, phone: str, text: str) -> None:
-        MemorySMSBackend.outbox.append((phone, text))
-
-
-class SMSChannel(Channel):
-    """Sends to users' phones. Phones are stored encrypted; the channel decrypts only to hand them to the
-    gateway (masked in the log)."""
-
-    name = "sms"
-
-    def send(self, messages: Sequence[Message]) -> None:
-        backend: SMSBackend = import_string(settings.SMS_BACKEND)()
-        ids = {uid for m in messages for uid in m.user_ids}
-        phones = phones_of(ids)
-        for m in messages:
-            for uid in m.user_ids:
-                phone = phones.get(uid)
-                if not phone:
-                    continue
-                try:
-                    backend.send(phone, f"{m.subject} {m.body}".strip()[:300])
-                except Exception:
-                    logger.exception("SMS notification failed")
-
-
-# Where users' phones are: apps that store them register ``fn(user_ids) -> {user_id: clear phone}`` (people: the
-# linked resident's phone). Core itself knows no domain app.
-_PHONE_PROVIDERS: list[Callable[[set[int]], dict[int, str]]] = []
-
-
-def phone_provider(fn: Callable[[set[int]], dict[int, str]]) -> Callable[[set[int]], dict[int, str]]:
-    """Register a source of users' phone numbers (decorator). The first provider that knows a user wins."""
-    if fn not in _PHONE_PROVIDERS:
-        _PHONE_PROVIDERS.append(fn)
-    return fn
-
-
-def phones_of(user_ids: Iterable[int]) -> dict[int, str]:
-    """Clear phone numbers of ``user_ids`` (those that have one), for handing to the SMS gateway only."""
-    wanted = set(user_ids)
-    found: dict[int, str] = {}
-    for provider in _PHONE_PROVIDERS:
-        missing = wanted - found.keys()
-        if not missing:
-            break
-        for uid, phone in provider(missing).items():
-            if uid in missing and phone:
-                found[uid] = phone
-    return found
-
-
 CHANNELS: dict[str, Callable[[], Channel]] = {
-    "inapp": InAppChannel,
-    "email": EmailChannel,
-    "webhook": WebhookChannel,
-    "sms": SMSChannel,
+    INAPP: InAppChannel,
+    SMS: SMSChannel,
+    WECHAT: WeChatChannel,
+    EMAIL: EmailChannel,
+    WEBHOOK: WebhookChannel,
 }
 
 
 def register(name: str, factory: Callable[[], Channel]) -> None:
     CHANNELS[name] = factory
+
+
+# --- preferences ----------------------------------------------------------------------------------------------
+
+
+def wanted(user_ids: Iterable[int], kind: str, channel: str, default: bool | None = None) -> set[int]:
+    """The users who receive ``kind`` on ``channel``: in-app always; otherwise what the user chose, else
+    ``default`` (when None: whether the kind uses the channel by default)."""
+    ids = set(user_ids)
+    if channel == INAPP:
+        return ids
+    from tongxin.core.models import NotificationPreference
+
+    if default is None:
+        k = kind_of(kind)
+        default = k is not None and channel in k.channels
+    chosen = dict(
+        NotificationPreference.objects.filter(
+            user_id__in=ids, kind=canonical(kind), channel=channel
+        ).values_list("user_id", "enabled")
+    )
+    return {uid for uid in ids if chosen.get(uid, default)}
+
+
+def channels_for(kind: str, channels: Iterable[str] | None) -> tuple[str, ...]:
+    if channels is not None:
+        return tuple(channels)
+    k = kind_of(kind)
+    extra = sorted(k.channels) if k is not None else []
+    return (INAPP, *extra)
+
+
+# --- sending --------------------------------------------------------------------------------------------------
 
 
 def _ids(users: Iterable[Any]) -> tuple[int, ...]:
@@ -211,26 +468,41 @@ def _ids(users: Iterable[Any]) -> tuple[int, ...]:
     return tuple(seen)
 
 
-def send(
-    messages: Sequence[Message], channels: Iterable[str] = ("inapp",), *, on_commit: bool = True
-) -> None:
-    """Deliver ``messages`` through ``channels`` (after the current transaction commits by default)."""
-    messages = [m for m in messages if m.user_ids]
-    if not messages:
-        return
-    names = tuple(channels)
-
-    def deliver() -> None:
-        for name in names:
+def deliver(messages: Sequence[Message], channels: Iterable[str] | None = None) -> None:
+    """Send now, through ``channels`` or each message's kind's channels, honouring preferences and the
+    never-twice keys. Called by :func:`send` (on commit)."""
+    for m in messages:
+        for name in channels_for(m.kind, channels):
+            if name == WEBHOOK:
+                targets = m.user_ids
+            else:
+                # channels the emitter named explicitly go to everyone who has not turned them off
+                receiving = wanted(m.user_ids, m.kind, name, True if channels is not None else None)
+                targets = tuple(uid for uid in m.user_ids if uid in receiving)
+            if not targets:
+                continue
             try:
-                CHANNELS[name]().send(messages)
+                CHANNELS[name]().send([Message(targets, m.subject, m.body, m.link, m.kind, m.extra, m.event)])
             except Exception:
                 logger.exception("notification channel %s failed", name)
 
+
+def send(
+    messages: Sequence[Message], channels: Iterable[str] | None = None, *, on_commit: bool = True
+) -> None:
+    """Deliver ``messages`` (after the current transaction commits by default)."""
+    messages = [m for m in messages if m.user_ids]
+    if not messages:
+        return
+    names = tuple(channels) if channels is not None else None
+
+    def run() -> None:
+        deliver(messages, names)
+
     if on_commit:
-        transaction.on_commit(deliver)
+        transaction.on_commit(run)
     else:
-        deliver()
+        run()
 
 
 def notify(
@@ -238,15 +510,16 @@ def notify(
     subject: str,
     body: str = "",
     link: str = "",
-    channels: Iterable[str] = ("inapp",),
+    channels: Iterable[str] | None = None,
     *,
     kind: str = "",
+    event: str = "",
     on_commit: bool = True,
     **extra: Any,
 ) -> None:
-    """Send one message to ``users`` (User objects or ids) through ``channels``."""
+    """Send one message to ``users`` (User objects or ids). See the module docstring for channels and keys."""
     send(
-        [Message(_ids(users), str(subject), str(body), link, kind, extra)],
+        [Message(_ids(users), str(subject), str(body), link, kind, extra, event)],
         channels,
         on_commit=on_commit,
     )

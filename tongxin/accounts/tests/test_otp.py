@@ -16,12 +16,8 @@ URL = "/m/login/"
 
 
 @pytest.fixture
-def outbox(settings):
-    from tongxin.core.notifications import MemorySMSBackend
-
-    settings.SMS_BACKEND = "tongxin.core.notifications.MemorySMSBackend"
-    MemorySMSBackend.outbox = []
-    return MemorySMSBackend.outbox
+def outbox(sms):
+    return sms
 
 
 def _code(outbox: list) -> str:
