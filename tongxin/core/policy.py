@@ -44,6 +44,7 @@ AUTHENTICATED = "authenticated"  # anyone signed in
 SUPERUSER = "superuser"  # the system administrator (Django's is_superuser): every role
 
 M = TypeVar("M", bound=Model)
+QS = TypeVar("QS", bound=QuerySet)
 
 
 class Where(Protocol):
@@ -195,14 +196,14 @@ def require(user: Any, action: str, obj: Any = None, *, message: str = "") -> No
         raise PolicyDenied(decision, action, message or reason(action))
 
 
-def restrict(qs: QuerySet[M], user: Any, action: str) -> QuerySet[M]:
+def restrict(qs: QS, user: Any, action: str) -> QS:
     """Only the rows of ``qs`` the user may do ``action`` to, as far as the role gate and ``where`` decide
     (a rule's ``when`` is per object and not applied here)."""
     if not holds(user, action):
         return qs.none()
     r = rule(action)
     if r.where is not None and SUPERUSER not in roles_of(user):
-        return r.where.filter(qs, user)
+        return typing.cast(QS, r.where.filter(qs, user))
     return qs
 
 
