@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import inspect
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -275,32 +274,42 @@ def page(
 def operation(
     action: str, *, model: str = "", reveals: bool = False, **extra: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator for API operations (put it below the router's decorator): the role gate of ``action``;
-    a refusal raises :class:`PolicyDenied`, which the API answers with its one error body."""
+    """Decorator for API operations (put it below the router's decorator): the role gate of ``action``, checked
+    right after authentication and before the request's parameters and body are parsed — a caller who may not use
+    the operation learns nothing from validation errors. A refusal answers the API's one error body (404/403,
+    401 for anonymous callers)."""
+    from ninja.decorators import decorate_view
+
+    def gate(run: Callable[..., Any]) -> Callable[..., Any]:
+        operation_ = run.__self__  # type: ignore[attr-defined]
+
+        @functools.wraps(run)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            error = operation_._run_checks(request)  # authentication first (memoised on the request)
+            if error:
+                return error
+            decision = decide(request.user, action)
+            if decision is Decision.ALLOW and model and kwargs:
+                # the object named by the first path parameter, so that out of scope is 404 before any parsing
+                found = _model(model)._default_manager.filter(pk=next(iter(kwargs.values()))).first()
+                decision = Decision.NOT_FOUND if found is None else decide(request.user, action, found)
+            if decision is not Decision.ALLOW:
+                return operation_.api.on_exception(request, PolicyDenied(decision, action, reason(action)))
+            return run(request, *args, **kwargs)
+
+        return checked
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            require(request.user, action)
-            return fn(request, *args, **kwargs)
-
-        # Ninja reads the parameter types from the view's annotations, evaluated in the view's module; the
-        # wrapper lives here, so hand Ninja the evaluated types (modules use `from __future__ import annotations`).
-        try:
-            hints = typing.get_type_hints(fn, include_extras=True)
-        except NameError:  # a type defined after the function: leave the strings to Ninja
-            hints = {}
-        sig = inspect.signature(fn)
-        wrapped.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            parameters=[
-                p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()
-            ],
-            return_annotation=hints.get("return", sig.return_annotation),
-        )
-        wrapped.route_access = RouteAccess(action, model, reveals, extra)  # type: ignore[attr-defined]
-        return wrapped
+        fn.route_access = RouteAccess(action, model, reveals, extra)  # type: ignore[attr-defined]
+        return decorate_view(gate)(fn)
 
     return decorate
+
+
+def _model(label: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model(label)
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:

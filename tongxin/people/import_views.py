@@ -117,7 +117,7 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     return response
 
 
-@policy.page("people.export_roster")
+@policy.page("people.export_roster", model="regions.Grid", query="grid")
 def roster_export(request: HttpRequest) -> FileResponse:
     """Grid roster (小区、楼栋、单元、户主、党员户) as .xlsx: ``?grid=<id>`` or ``?community=<id>``, scoped."""
     grid_id, community_id = request.GET.get("grid", ""), request.GET.get("community", "")

@@ -37,7 +37,7 @@ register(
     Rule("people.view_household", REGISTRY, _("查看房屋的住户及历史"), where=DWELLING_IN_REGISTRY),
     Rule("people.change_head", REGISTRY, _("更换户主"), where=IN_REGISTRY),
     Rule("people.view_grid_roster", REGISTRY, _("查看网格一表（花名册）"), where=GridInScope()),
-    Rule("people.export_roster", REGISTRY, _("导出网格或社区花名册")),
+    Rule("people.export_roster", REGISTRY, _("导出网格或社区花名册"), where=GridInScope()),
     Rule(
         "people.reveal_id_number",
         MANAGERS,

@@ -143,9 +143,7 @@ def list_regions(
 @policy.operation("regions.view_node", model="regions.Region")
 def get_region(request: HttpRequest, region_id: int) -> Any:
     visible = Region.objects.visible_to(request.user)
-    region = visible.filter(pk=region_id).first()
-    if region is None:
-        raise Http404
+    region = policy.get_or_deny(Region.objects.all(), request.user, "regions.view_node", pk=region_id)
     out = RegionOut.model_validate(region).model_dump()
     out["ancestors"] = list(visible.filter(pk__in=region.ancestor_ids()[:-1]).order_by("depth"))
     out["children"] = list(visible.filter(parent=region).order_by("path"))

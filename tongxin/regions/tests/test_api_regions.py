@@ -84,9 +84,12 @@ def test_region_filters_and_detail(world):
 def test_region_outside_scope_is_404(world):
     # given nodes of community B and the estate of grid 1
     b_building = Region.objects.get(name="12栋")
-    # then community staff A, and grid worker 1 (who sees buildings, not whole estates), get 404
+    # then community staff A get 404; grid worker 1 may open the estate above his building (the way there, as
+    # on the region pages) but not a building of another grid
     assert api(world.users["staff_a"]).get(f"/api/v1/regions/{b_building.pk}").status_code == 404
-    assert api(world.users["grid_1"]).get(f"/api/v1/regions/{world.estate_a.pk}").status_code == 404
+    assert api(world.users["grid_1"]).get(f"/api/v1/regions/{world.estate_a.pk}").status_code == 200
+    other = Region.objects.get(name="5栋")
+    assert api(world.users["grid_1"]).get(f"/api/v1/regions/{other.pk}").status_code == 404
     assert api(world.users["department"]).get(f"/api/v1/regions/{world.subdistrict.pk}").status_code == 404
     assert api(world.users["staff_a"]).get("/api/v1/regions/999999").status_code == 404
 
