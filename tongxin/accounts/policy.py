@@ -7,38 +7,25 @@ any signed-in user for their *own* things: a user's tokens, notifications and pr
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core.policy import AUTHENTICATED, Rule, register
+from tongxin.core.policy import AUTHENTICATED, Owned, Rule, register
 from tongxin.regions.policy import ADMIN
 
 SIGNED_IN = frozenset({AUTHENTICATED})
 
 
-class OwnedBy:
-    """Rows that belong to the user (``user`` field): anyone else's are not found."""
-
-    description = _("本人的")
-
-    def __init__(self, field: str = "user") -> None:
-        self.field = field
-
-    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
-        return qs.filter(**{f"{self.field}_id": getattr(user, "pk", None)})
-
-    def test(self, user: Any, obj: Any) -> bool:
-        return getattr(obj, f"{self.field}_id", None) == getattr(user, "pk", None)
-
-
 register(
     Rule("accounts.view_home", SIGNED_IN, _("打开首页")),
     Rule("accounts.view_profile", SIGNED_IN, _("查看本人账号和角色")),
-    Rule("accounts.manage_tokens", SIGNED_IN, _("管理本人的API令牌"), where=OwnedBy()),
-    Rule("accounts.view_notifications", SIGNED_IN, _("查看本人的消息"), where=OwnedBy()),
-    Rule("accounts.read_notifications", SIGNED_IN, _("将本人的消息标为已读"), where=OwnedBy()),
+    Rule("accounts.manage_tokens", SIGNED_IN, _("管理本人的API令牌"), where=Owned("user_id", _("本人的"))),
+    Rule("accounts.view_notifications", SIGNED_IN, _("查看本人的消息"), where=Owned("user_id", _("本人的"))),
+    Rule(
+        "accounts.read_notifications",
+        SIGNED_IN,
+        _("将本人的消息标为已读"),
+        where=Owned("user_id", _("本人的")),
+    ),
     Rule("accounts.edit_preferences", SIGNED_IN, _("设置本人的消息接收方式")),
     # core's own page: core knows no roles, so its rule is declared here, by the first app that knows them
     Rule("core.view_audit", ADMIN, _("查看审计日志")),

@@ -66,9 +66,9 @@ class PeopleLoader:
         self.person_of: dict[int, Person] = ctx.data.setdefault("person_of", {})
 
     def _ensure_tags(self) -> None:
-        for code, name, restricted in TAGS:
+        for code, name, sensitivity in TAGS:
             if code not in self.tags:
-                self.tags[code] = Tag.objects.create(code=code, name=name, restricted=restricted)
+                self.tags[code] = Tag.objects.create(code=code, name=name, sensitivity=sensitivity)
 
     def _household(self, migrant: bool) -> list[Person]:
         rng = self.rng

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
+from django.urls import NoReverseMatch
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.accounts import context_processors as nav
@@ -38,13 +39,28 @@ def test_menu_items_follow_the_policy(world, role, sees_tree, sees_audit):
     assert urls[0] == "/"  # everyone signed in has the home page
 
 
-def test_a_registered_action_overrides_the_old_role_list(world, monkeypatch):
-    # given a menu item whose old role list names grid workers, but whose action only admins hold
-    item = nav.NavItem("core:audit", _("审计日志"), "core.view_audit", ("grid_worker",))
+def test_a_declared_page_overrides_the_old_role_list(world, monkeypatch):
+    # given a menu item whose old role list names grid workers, but whose page declares an action only admins hold
+    item = nav.NavItem("core:audit", _("审计日志"), ("grid_worker",))
     monkeypatch.setattr(nav, "NAV_ITEMS", (item,))
     # then the grid worker does not see it and the admin does
     assert menu_urls(world.users["grid_1"]) == []
     assert menu_urls(world.users["admin"]) == ["/audit/"]
+
+
+def test_every_menu_page_that_declares_an_action_is_shown_by_the_policy(world):
+    # given every menu item whose page exists and declares its action
+    for item in nav.NAV_ITEMS:
+        try:
+            url, access = nav.declared(item.url_name)
+        except NoReverseMatch:
+            continue  # the page does not exist yet
+        if access is None:
+            continue
+        # then each role sees it exactly when the policy allows that action
+        for role, user in world.users.items():
+            expected = not access.action or policy.can(user, access.action)
+            assert (url in menu_urls(user)) is expected, (item.url_name, role)
 
 
 def test_pages_in_the_menu_are_the_pages_the_user_may_open(world):
