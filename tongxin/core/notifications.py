@@ -237,6 +237,7 @@ class Channel:
         addresses = self.addresses({uid for m in messages for uid in m.user_ids})
         for m in messages:
             claimed = _claim(m, self.name, [uid for uid in m.user_ids], addresses)
+            sent: list[int] = []
             for delivery in claimed:
                 if delivery.status != Delivery.Status.PENDING:
                     continue
@@ -244,20 +245,40 @@ class Channel:
                     self.send_one(addresses[delivery.user_id][0], m)
                 except Exception as exc:  # an outage must not break the workflow; the row says what happened
                     logger.warning("%s to user %s failed: %s", self.name, delivery.user_id, redact(str(exc)))
-                    _finish(delivery, Delivery.Status.FAILED, redact(str(exc))[:200])
+                    detail = redact(str(exc))[:200]
+                    Delivery.objects.filter(pk=delivery.pk).update(
+                        status=Delivery.Status.FAILED, detail=detail, sent_at=timezone.now()
+                    )
                 else:
-                    _finish(delivery, Delivery.Status.SENT)
+                    sent.append(delivery.pk)
+            # one UPDATE for the successful ones (the claim already made them unique)
+            Delivery.objects.filter(pk__in=sent).update(status=Delivery.Status.SENT, sent_at=timezone.now())
 
 
-def _finish(delivery: Any, status: str, detail: str = "") -> None:
-    delivery.status, delivery.detail, delivery.sent_at = status, detail, timezone.now()
-    delivery.save(update_fields=["status", "detail", "sent_at"])
-
-
-def _claim(m: Message, channel: str, user_ids: list[int], addresses: dict[int, tuple[Any, str]]) -> list[Any]:
+def _claim(
+    m: Message,
+    channel: str,
+    user_ids: list[int],
+    addresses: dict[int, tuple[Any, str]],
+    *,
+    inbox: bool = False,
+) -> list[Any]:
     """Delivery rows for the users of ``m`` whose key is not taken yet (users this channel cannot reach get a
-    ``skipped`` row). Claimed in one INSERT; if another process took a key meanwhile, one by one."""
-    from tongxin.core.models import Delivery
+    ``skipped`` row). Claimed in one INSERT; if another process took a key meanwhile, one by one. With ``inbox``
+    the users' Notification rows are written in the same step and the deliveries are ``sent``."""
+    from tongxin.core.models import Delivery, Notification
+
+    def note(uid: int) -> Notification:
+        return Notification(
+            user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
+        )
+
+    def write(batch: list[Any]) -> list[Any]:
+        if inbox:
+            notes = Notification.objects.bulk_create([note(d.user_id) for d in batch])
+            for d, n in zip(batch, notes, strict=True):
+                d.notification_id, d.status, d.sent_at = n.pk, Delivery.Status.SENT, n.created_at
+        return Delivery.objects.bulk_create(batch)
 
     event = m.event_ref() or f"once:{uuid.uuid4().hex}"
     rows = []
@@ -277,18 +298,20 @@ def _claim(m: Message, channel: str, user_ids: list[int], addresses: dict[int, t
         )
     taken = set(Delivery.objects.filter(key__in=[r.key for r in rows]).values_list("key", flat=True))
     rows = [r for r in rows if r.key not in taken]
+    if not rows:
+        return []
     try:
         with transaction.atomic():
-            return Delivery.objects.bulk_create(rows)
+            return write(rows)
     except IntegrityError:
         claimed = []
         for r in rows:
+            r.pk = None
             try:
                 with transaction.atomic():
-                    r.save(force_insert=True)
+                    claimed += write([r])
             except IntegrityError:
                 continue
-            claimed.append(r)
         return claimed
 
 
@@ -296,28 +319,10 @@ class InAppChannel(Channel):
     name = INAPP
 
     def send(self, messages: Sequence[Message]) -> None:
-        from tongxin.core.models import Delivery, Notification
-
         everyone = {uid: (uid, "") for m in messages for uid in m.user_ids}
         for m in messages:
-            with transaction.atomic():
-                claimed = _claim(m, self.name, list(m.user_ids), everyone)
-                notes = Notification.objects.bulk_create(
-                    [
-                        Notification(
-                            user_id=d.user_id,
-                            subject=m.subject[:200],
-                            body=m.body,
-                            link=m.link[:300],
-                            kind=m.kind[:40],
-                        )
-                        for d in claimed
-                    ]
-                )
-                now = timezone.now()
-                for d, note in zip(claimed, notes, strict=True):
-                    d.notification_id, d.status, d.sent_at = note.pk, Delivery.Status.SENT, now
-                Delivery.objects.bulk_update(claimed, ["notification", "status", "sent_at"])
+            # the inbox row and its delivery row are written together: a taken key writes neither
+            _claim(m, self.name, list(m.user_ids), everyone, inbox=True)
 
 
 class SMSChannel(Channel):

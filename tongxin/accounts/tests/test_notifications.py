@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
 from django.test import Client
 
 from tongxin.accounts import services as accounts
@@ -306,3 +307,38 @@ def test_legacy_kind_names_share_the_new_kinds_defaults(world, sms):
     notifications.notify([user], "红牌", "", "/cases/3/", kind="case_red", on_commit=False)
     assert [p for p, _t in sms] == ["17000009999"]
     assert Notification.objects.get(user=user).kind == "case_red"  # stored as emitted
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_emissions_of_one_event_send_once(world, sms):
+    import threading
+
+    from django.db import connection
+
+    # given two users with SMS numbers and one event emitted by 6 workers at the same moment
+    users = [world.users["department"], world.users["admin"]]
+    for i, user in enumerate(users):
+        set_phone(user, f"1700000{i:04d}")
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def emit() -> None:
+        try:
+            barrier.wait()
+            notifications.notify(users, "吹哨", "", "/cases/77/", kind="case_whistled", on_commit=False)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=emit) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then each user got one inbox row and one SMS, whichever worker won each key
+    assert errors == []
+    for user in users:
+        assert Notification.objects.filter(user=user, link="/cases/77/").count() == 1
+    assert sorted(p for p, _t in sms) == ["17000000000", "17000000001"]
