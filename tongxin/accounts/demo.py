@@ -8,11 +8,12 @@ Needs from ``ctx.data``: ``subdistrict``, ``communities``, ``grids``, ``estates`
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 
-from tongxin.core import demo, pii
+from tongxin.core import demo, notifications, pii
 from tongxin.core.demo import DemoContext
 from tongxin.core.models import NotificationAddress, User
 from tongxin.people.choices import ResidenceStatus
@@ -44,6 +45,30 @@ def foundation(ctx: DemoContext) -> None:
             NotificationAddress(user=user, phone_enc=pii.encrypt(phone), phone_masked=pii.mask(phone))
         )
     NotificationAddress.objects.bulk_create(addresses)
+
+
+def load(rng: random.Random, out: Any) -> None:
+    """A first message in the inbox of the resident and the member logins, so the bell and the inbox show on
+    their phones from the start (the cases demo adds the supervision cards staff receive)."""
+    welcome = {
+        "jumin": (
+            "欢迎使用同心",
+            "在这里提诉求、查进度、评价办理结果；办理进展会通过消息告诉您。",
+            "/cases/m/",
+        ),
+        "dangyuan": (
+            "欢迎报到",
+            "网格内可接单的诉求、志愿服务的报名和时长都会通过消息提醒您。",
+            "/volunteers/me/",
+        ),
+    }
+    users = {u.username: u for u in User.objects.filter(username__in=welcome)}
+    for username, (subject, body, link) in welcome.items():
+        if username in users:
+            notifications.notify(
+                [users[username]], subject, body, link, kind="account_welcome", on_commit=False
+            )
+    out.write(f"accounts: {len(users)} welcome messages")
 
 
 class DemoLogins:

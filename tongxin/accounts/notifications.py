@@ -32,4 +32,5 @@ register_kind(
     Kind("case_reopened", _("工单重新办理")),
     Kind("case_merged", _("诉求已合并")),
     Kind("case_due_soon", _("工单即将到期")),
+    Kind("account_welcome", _("欢迎与使用提示")),
 )

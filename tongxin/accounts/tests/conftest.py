@@ -1,12 +1,12 @@
-"""Fixtures of the accounts tests. The browser fixtures (Debian chromium through Playwright against the live
-server) are the dashboard's."""
+"""Fixtures of the accounts tests. The browser page fixture is the dashboard's (the one chromium per process is
+in tongxin/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tongxin.core.notifications import MemorySMSBackend
-from tongxin.dashboard.tests.conftest import chromium, default_categories, new_page  # noqa: F401
+from tongxin.dashboard.tests.conftest import default_categories, new_page  # noqa: F401
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 The live server runs in a thread of the test process, so an in-process SMS outbox lets a test read the one-time
 code a resident receives. On SQLite the live server shares the in-memory test database connection (pytest-django
 does this for ``live_server``); on PostgreSQL it uses the real test database. Screenshots go to
-``test-output/screenshots/``.
+``test-output/screenshots/``. The browser itself (``chromium``, one per test process) is in tongxin/conftest.py, so
+every app's browser tests share it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,16 +17,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-output" / "screenshots"
 PAGE_METRICS = Path(settings.BASE_DIR) / "test-output" / "page_metrics"  # one JSON file per page
 PHONE = {"width": 375, "height": 740}
@@ -47,21 +37,6 @@ def sms_outbox(settings: Any) -> Iterator[list[tuple[str, str]]]:
     settings.SMS_BACKEND = "tongxin.dashboard.tests.conftest.OutboxSMS"
     OutboxSMS.messages = []
     yield OutboxSMS.messages
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on the test thread; the test's own ORM calls are still
-    # synchronous, so Django's async-safety guard is lifted for browser tests only.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Counter:
