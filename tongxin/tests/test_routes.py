@@ -304,6 +304,12 @@ def test_every_route_answers_as_the_policy_says_for_every_role(walk_world: dict[
                 problem = _check(route, role, decision, response)
                 if problem:
                     failures.append(f"{problem} ({url})")
+                elif kind == "api" and 400 <= response.status_code < 500:
+                    body = response.json()  # the one error body of the API
+                    if not {"code", "message", "field"} <= set(body):
+                        failures.append(
+                            f"{route.label} as {role}: error body {sorted(body)} is not the one shape"
+                        )
                 if not route.access.reveals and not getattr(response, "streaming", False):
                     body = response.content.decode("utf-8", "replace")
                     shown = [v for v in walk_world["clear"] if v in body]
