@@ -31,7 +31,6 @@ class Route:
     view: Callable[..., Any]
     access: RouteAccess | None
     public_api: bool = False  # an API operation open without authentication (auth=None)
-    session_only: bool = False  # an API operation for the signed-in browser session only (no bearer token)
 
     @property
     def params(self) -> list[str]:
@@ -65,8 +64,6 @@ def pages() -> list[Route]:
 def operations() -> list[Route]:
     from importlib import import_module
 
-    from ninja.security import SessionAuth
-
     api = import_module("tongxin.api").api  # the project's NinjaAPI, loaded by name like the URLconf
     out = []
     for bound in api._get_bound_routers():
@@ -76,8 +73,6 @@ def operations() -> list[Route]:
             for op in path_view.operations:
                 view = op.view_func
                 public = op.auth_param is None
-                auths = op.auth_param if isinstance(op.auth_param, list | tuple) else [op.auth_param]
-                session_only = not public and all(isinstance(a, SessionAuth) for a in auths)
                 out.append(
                     Route(
                         "api",
@@ -87,7 +82,6 @@ def operations() -> list[Route]:
                         view,
                         access_of(view),
                         public_api=public,
-                        session_only=session_only,
                     )
                 )
     return out

@@ -66,7 +66,7 @@ def list_tokens(request: HttpRequest) -> QuerySet:
     auth=django_auth,
     summary="Issue a token for me (signed-in browser session only)",
 )
-@policy.operation("accounts.manage_tokens")
+@policy.operation("accounts.manage_tokens", session_only=True)
 def issue_token(request: HttpRequest, payload: TokenIn) -> Status:
     token, key = services.issue_token(_me(request), payload.name, actor=request.user)
     return Status(201, {**_token_dict(token), "key": key})
@@ -75,10 +75,8 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status:
 @router.delete("/tokens/{int:token_id}", response={204: None, **ERRORS}, summary="Revoke one of my tokens")
 @policy.operation("accounts.manage_tokens", model="core.ApiToken")
 def revoke_token(request: HttpRequest, token_id: int) -> Status:
-    # another user's token is "not found": the queryset is the caller's own tokens
-    token = policy.get_or_deny(
-        ApiToken.objects.filter(user=_me(request)), request.user, "accounts.manage_tokens", pk=token_id
-    )
+    # another user's token is "not found" (the rule's where: the caller's own tokens)
+    token = policy.get_or_deny(ApiToken.objects.all(), request.user, "accounts.manage_tokens", pk=token_id)
     services.revoke_token(token, actor=request.user)
     return Status(204, None)
 

@@ -18,13 +18,23 @@ SIGNED_IN = frozenset({AUTHENTICATED})
 register(
     Rule("accounts.view_home", SIGNED_IN, _("打开首页")),
     Rule("accounts.view_profile", SIGNED_IN, _("查看本人账号和角色")),
-    Rule("accounts.manage_tokens", SIGNED_IN, _("管理本人的API令牌"), where=Owned("user_id", _("本人的"))),
-    Rule("accounts.view_notifications", SIGNED_IN, _("查看本人的消息"), where=Owned("user_id", _("本人的"))),
+    Rule(
+        "accounts.manage_tokens",
+        SIGNED_IN,
+        _("管理本人的API令牌"),
+        where=Owned("user_id", description=_("本人的令牌")),
+    ),
+    Rule(
+        "accounts.view_notifications",
+        SIGNED_IN,
+        _("查看本人的消息"),
+        where=Owned("user_id", description=_("本人的消息")),
+    ),
     Rule(
         "accounts.read_notifications",
         SIGNED_IN,
         _("将本人的消息标为已读"),
-        where=Owned("user_id", _("本人的")),
+        where=Owned("user_id", description=_("本人的消息")),
     ),
     Rule("accounts.edit_preferences", SIGNED_IN, _("设置本人的消息接收方式")),
     # core's own page: core knows no roles, so its rule is declared here, by the first app that knows them
