@@ -1,8 +1,10 @@
 """Accounts' part of the access policy: signing in, the home page, API tokens, the inbox and the audit page.
 
 Signing in and out and the language switch need no action (``policy.public``). Everything else here is open to
-any signed-in user for their *own* things: a user's tokens, notifications and preferences are fetched through
-``owner=request.user`` querysets, so another user's row is simply not found (404).
+any signed-in user for their *own* things: tokens and notifications carry the ``where`` clause "the user's own"
+(``Owned("user_id")``), so another user's token or notification is simply not found (404), superusers included.
+Issuing a token needs the browser session: a token cannot issue another token. The audit log is core's page; its
+rule lives here because core knows no roles.
 """
 
 from __future__ import annotations
