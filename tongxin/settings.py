@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tongxin.regions",
     "tongxin.people",
     "tongxin.party",
+    "tongxin.ledger",
     "tongxin.cases",
     "tongxin.cases.routing",
     "tongxin.volunteers",

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from tongxin.core.api import ApiError, ErrorOut
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
 from tongxin.people.models import Household
 from tongxin.points import services
 from tongxin.points.models import CollectionPoint, Reward, WasteType
-from tongxin.volunteers import ledger
 from tongxin.volunteers.access import community_q, is_staff_user, resident_of, staff_community_ids
-from tongxin.volunteers.choices import Unit
 
 router = Router(tags=["points"])
 

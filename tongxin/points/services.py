@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 
 from tongxin.core import audit
 from tongxin.core.models import AuditLog
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import AccountKind, TransactionKind, Unit
+from tongxin.ledger.models import Account, Entry
+from tongxin.points.choices import POINTS_EARNING_KINDS
 from tongxin.points.models import PointRule, PointsPolicy, Redemption, Reward, WasteType, WeighIn
-from tongxin.volunteers import ledger
-from tongxin.volunteers.choices import POINTS_EARNING_KINDS, AccountKind, TransactionKind, Unit
-from tongxin.volunteers.models import Entry
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -115,6 +116,24 @@ def award_points(
     if posted.created:
         audit.record(AuditLog.Action.CREATE, posted.transaction, actor=actor, after={"points": str(points)})
     return posted.transaction
+
+
+def on_service_rewarded(
+    sender: Any = None,
+    *,
+    resident: Any,
+    points: Decimal,
+    memo: str,
+    reference: str,
+    actor: Any = None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of :data:`tongxin.ledger.signals.service_rewarded`: points for a verified service (an activity
+    that rewards points) go to the resident's household, once per ``reference``."""
+    household = getattr(resident, "household", None)
+    if household is None or household.dwelling_id is None or Decimal(points) <= 0:
+        return
+    award_points(household, points, memo=memo, idempotency_key=reference, actor=actor)
 
 
 def award_by_rule(household: Any, rule: PointRule, *, reference: str, actor: Any = None) -> Any:
@@ -223,8 +242,6 @@ def expire_points(community: Any, *, today: dt.date | None = None, actor: Any = 
     )
     sink = ledger.community_account(community, Unit.POINTS)
     count = 0
-    from tongxin.volunteers.models import Account
-
     for account in Account.objects.filter(
         community=community, unit=Unit.POINTS, kind=AccountKind.HOUSEHOLD, balance__gt=0
     ).order_by("pk"):

@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
 from tongxin.people.models import Household, Resident
 from tongxin.points import services
 from tongxin.points.forms import RedeemForm, RewardForm, WeighInForm
 from tongxin.points.models import CollectionPoint, PointRule, Redemption, Reward, WasteType, WeighIn
-from tongxin.volunteers import ledger
 from tongxin.volunteers.access import community_q, is_staff_user, may_manage, resident_of, staff_community_ids
-from tongxin.volunteers.choices import Unit
 
 PAGE = 50
 

@@ -69,7 +69,7 @@ def resident_of(user: Any) -> Any:
 def accounts_visible(user: Any) -> Any:
     """Ledger accounts: persons and households in the user's registry scope; community and unit accounts of
     the communities the user works in."""
-    from tongxin.volunteers.models import Account
+    from tongxin.ledger.models import Account
 
     scope = scope_for(user)
     return Account.objects.filter(

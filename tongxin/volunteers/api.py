@@ -15,12 +15,15 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from tongxin.core.api import ApiError, ErrorOut
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.models import Account
 from tongxin.regions.models import Grid
-from tongxin.volunteers import ledger, services
+from tongxin.volunteers import services
 from tongxin.volunteers.access import accounts_visible, community_q, is_staff_user, resident_of
-from tongxin.volunteers.choices import ActivityStatus, Unit
+from tongxin.volunteers.choices import ActivityStatus
 from tongxin.volunteers.duty import on_duty_users
-from tongxin.volunteers.models import Account, Activity
+from tongxin.volunteers.models import Activity
 
 router = Router(tags=["volunteers"])
 

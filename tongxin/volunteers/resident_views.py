@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tongxin.volunteers import ledger, services
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.volunteers import services
 from tongxin.volunteers.access import resident_of
-from tongxin.volunteers.choices import ActivityStatus, SignUpStatus, Unit
+from tongxin.volunteers.choices import ActivityStatus, SignUpStatus
 from tongxin.volunteers.forms import CodeForm
 from tongxin.volunteers.models import Activity, ServiceOffer, SignUp
 

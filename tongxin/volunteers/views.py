@@ -21,10 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.models import LedgerTransaction
 from tongxin.party.models import CoBuildingUnit, PartyMember, ServicePost
 from tongxin.people.models import Resident
 from tongxin.regions.scoping import scope_for
-from tongxin.volunteers import alerts, ledger, services
+from tongxin.volunteers import alerts, services
 from tongxin.volunteers.access import (
     accounts_visible,
     community_q,
@@ -32,9 +35,9 @@ from tongxin.volunteers.access import (
     may_manage,
     staff_community_ids,
 )
-from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus, Unit
+from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus
 from tongxin.volunteers.forms import ActivityForm, ShiftForm
-from tongxin.volunteers.models import Activity, DutyShift, LedgerTransaction, PostAssignment
+from tongxin.volunteers.models import Activity, DutyShift, PostAssignment
 
 PAGE = 50
 

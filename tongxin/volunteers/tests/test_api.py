@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from tongxin.volunteers import ledger, services
-from tongxin.volunteers.choices import Unit
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.volunteers import services
 from tongxin.volunteers.models import Activity
 
 from .conftest import make_activity

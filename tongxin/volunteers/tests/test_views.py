@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tongxin.conftest import make_resident
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
 from tongxin.people.models import Tag
-from tongxin.volunteers import ledger, services
-from tongxin.volunteers.choices import Unit
+from tongxin.volunteers import services
 from tongxin.volunteers.models import Activity, SignUp
 
 from .conftest import make_activity, make_member
