@@ -16,7 +16,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongxin.core import audit
+from tongxin.core import audit, policy
 from tongxin.core.models import AuditLog
 from tongxin.ledger import services as ledger
 from tongxin.ledger.choices import AccountKind, TransactionKind, Unit
@@ -143,6 +143,29 @@ def award_by_rule(household: Any, rule: PointRule, *, reference: str, actor: Any
     return award_points(
         household, rule.points, memo=rule.name, idempotency_key=f"rule:{rule.pk}:{reference}", actor=actor
     )
+
+
+@transaction.atomic
+def add_reward(community: Any, *, actor: Any, name: str, price: Decimal, stock: int) -> Reward:
+    """Put goods on the shelf of ``community``'s rewards shop."""
+    policy.require(actor, "points.add_reward", community)
+    reward = Reward.objects.create(community=community, name=name, price=price, stock=stock)
+    audit.record(
+        AuditLog.Action.CREATE, reward, actor=actor, after={"name": reward.name, "stock": reward.stock}
+    )
+    return reward
+
+
+@transaction.atomic
+def restock(reward: Reward, quantity: int, *, actor: Any) -> Reward:
+    """Add ``quantity`` to the stock (one conditional UPDATE: concurrent redemptions are not lost)."""
+    policy.require(actor, "points.restock", reward)
+    if quantity < 1:
+        raise PointsError(_("补货数量至少为1"))
+    Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + quantity)
+    reward.refresh_from_db(fields=["stock"])
+    audit.record(AuditLog.Action.UPDATE, reward, actor=actor, field="stock", after={"added": quantity})
+    return reward
 
 
 def is_exchange_day(community_id: int, day: dt.date | None = None) -> bool:
