@@ -33,6 +33,9 @@ DEFAULT_PAGE_SIZE = 50
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        known = getattr(request, "_tongxin_token_user", None)
+        if known is not None:  # the policy gate authenticated this request already
+            return known
         row = (
             ApiToken.objects.select_related("user")
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
@@ -43,6 +46,7 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
         request.user = row.user
+        request._tongxin_token_user = row.user  # type: ignore[attr-defined]
         return row.user
 
 

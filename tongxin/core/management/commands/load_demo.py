@@ -274,9 +274,9 @@ class FoundationLoader:
 
     # ----- places -----------------------------------------------------------------------------------------
     def _ensure_tags(self) -> None:
-        for code, name, restricted in TAGS:
+        for code, name, sensitivity in TAGS:
             if code not in self.tags:
-                self.tags[code] = Tag.objects.create(code=code, name=name, restricted=restricted)
+                self.tags[code] = Tag.objects.create(code=code, name=name, sensitivity=sensitivity)
 
     def _places(self) -> None:
         sub = Region.objects.create(
