@@ -5,8 +5,7 @@ grid workers) see members living in their scope, the organisations serving it an
 communities; every other role gets 404. Lists are the one envelope of ``tongxin.core.api``.
 """
 
-# No ``from __future__ import annotations`` here: Ninja reads the operations' annotations through the policy
-# decorator, whose module globals would not know this module's schemas.
+from __future__ import annotations
 
 import datetime as dt
 from typing import Any
@@ -57,7 +56,7 @@ class OrganisationNode(Schema):
     grid_id: int | None
     secretary: Ref | None = Field(description="The member leading it (secretary or group leader)")
     member_count: int = Field(description="Active members registered in this unit (not its children)")
-    children: list["OrganisationNode"]
+    children: list[OrganisationNode]
 
 
 OrganisationNode.model_rebuild()

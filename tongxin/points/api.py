@@ -7,8 +7,8 @@ rule of the points that refuses the request (not exchange day, not enough points
 ``refused`` with the reason.
 """
 
-# No ``from __future__ import annotations`` here: Ninja reads the operations' annotations through the policy
-# decorator, whose module globals would not know this module's schemas.
+from __future__ import annotations
+
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -69,9 +69,9 @@ class RedemptionOut(Schema):
 
 
 class PointsOut(Schema):
-    household_id: int
+    household_id: int | None = Field(description="null while the account is not linked to a household")
     balance: Decimal
-    exchange_day: int
+    exchange_day: int | None
 
 
 class BoardRow(Schema):
@@ -94,7 +94,7 @@ def _household(request: HttpRequest, pk: int, action: str) -> Household:
     response={200: WeighInOut, 201: WeighInOut, **ERRORS},
     summary="Record a weigh-in (staff or a scale's token); send an Idempotency-Key header",
 )
-@policy.operation("points.record_weigh_in", model="people.Household")
+@policy.operation("points.record_weigh_in")
 def weigh_in(request: HttpRequest, payload: WeighInIn) -> Any:
     """A retried request with the same ``Idempotency-Key`` answers 200 with the first result and credits nothing."""
     key = (request.headers.get("Idempotency-Key") or "").strip()
@@ -139,17 +139,23 @@ def weigh_in(request: HttpRequest, payload: WeighInIn) -> Any:
     return Status(201 if created else 200, out)
 
 
-def _my_household(request: HttpRequest) -> Household:
+def _my_household(request: HttpRequest) -> Household | None:
     me = resident_of(request.user)
     if me is None or me.household is None or me.dwelling is None:
-        raise ApiError(404, "no_resident", _("您的账号还没有关联居民信息"))
+        return None
     return me.household
 
 
-@router.get("/me", response={200: PointsOut, **ERRORS}, summary="My household's points")
+def _no_household() -> ApiError:
+    return ApiError(409, "no_household", _("您的账号还没有关联居民家庭，积分记在家庭名下"))
+
+
+@router.get("/me", response={200: PointsOut, **ERRORS}, summary="My household's points (none while unlinked)")
 @policy.operation("points.view_own")
 def my_points(request: HttpRequest) -> Any:
     hh = _my_household(request)
+    if hh is None:
+        return {"household_id": None, "balance": Decimal("0"), "exchange_day": None}
     return {
         "household_id": hh.pk,
         "balance": ledger.household_account(hh, Unit.POINTS).balance,
@@ -177,6 +183,8 @@ def redeem(request: HttpRequest, payload: RedeemIn) -> Any:
         rewards = policy.restrict(Reward.objects.all(), request.user, "points.view_shop")
     else:
         hh = _my_household(request)
+        if hh is None:
+            raise _no_household()
         rewards = policy.restrict(Reward.objects.all(), request.user, "points.redeem_own")
     reward = get_object_or_404(rewards, pk=payload.reward_id, community_id=hh.dwelling.community_id)
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or None
@@ -218,8 +226,6 @@ def leaderboard(
         communities = community_ids(request.user)
     else:
         home = home_community_id(request.user)
-        if home is None:
-            raise ApiError(404, "no_resident", _("您的账号还没有关联居民信息"))
-        communities = [home]
+        communities = [home] if home is not None else []
     today = timezone.localdate()
     return paginate_list(services.leaderboard(communities, by, today.replace(day=1), today), page, page_size)

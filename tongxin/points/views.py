@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -235,9 +235,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 @require_POST
 def redeem_mine(request: HttpRequest, pk: int) -> HttpResponse:
     reward = policy.get_or_deny(Reward.objects.filter(active=True), request.user, "points.redeem_own", pk=pk)
-    household = _my_household(request)
-    if household is None:
-        raise Http404
+    household = resident_of(request.user).household  # the rule's condition: the user belongs to a household
     try:
         services.redeem(household, reward, 1, actor=request.user)
         messages.success(request, _("兑换成功：%(r)s，请到社区领取") % {"r": reward.name})

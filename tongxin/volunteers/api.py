@@ -6,8 +6,8 @@ else is 404. Errors are the one body of ``tongxin.core.api``; a rule of particip
 (full, not open, already signed up, wrong code …) answers 409 ``refused`` with the reason.
 """
 
-# No ``from __future__ import annotations`` here: Ninja reads the operations' annotations through the policy
-# decorator, whose module globals would not know this module's schemas.
+from __future__ import annotations
+
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from tongxin.core import policy
 from tongxin.core.api import ERRORS, ApiError, Paged, PageNumber, PageSize, paginate, paginate_list
@@ -66,7 +66,7 @@ class EntryOut(Schema):
 
 
 class StatementOut(Schema):
-    account_id: int
+    account_id: int | None = Field(description="null while the account is not linked to a resident")
     unit: str
     balance: Decimal
     start: dt.date
@@ -93,9 +93,10 @@ def _refused(err: Exception) -> ApiError:
 
 
 def _me(request: HttpRequest) -> Any:
+    """The caller's resident record; an account not linked to one cannot act as a participant yet (409)."""
     me = resident_of(request.user)
     if me is None or me.dwelling is None:
-        raise ApiError(404, "no_resident", _("您的账号还没有关联居民信息"))
+        raise ApiError(409, "no_resident", _("您的账号还没有关联居民信息"))
     return me
 
 
@@ -174,7 +175,21 @@ def _statement(account: Account, start: dt.date | None, end: dt.date | None) -> 
 )
 @policy.operation("volunteers.view_own_hours")
 def my_hours(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None) -> Any:
-    return _statement(ledger.person_account(_me(request), Unit.HOURS), start, end)
+    me = resident_of(request.user)
+    if me is None or me.dwelling is None:  # not linked yet: no hours, nothing to refuse
+        start, end = start or timezone.localdate(), end or timezone.localdate()
+        zero = Decimal("0")
+        return {
+            "account_id": None,
+            "unit": Unit.HOURS,
+            "balance": zero,
+            "start": start,
+            "end": end,
+            "opening": zero,
+            "closing": zero,
+            "entries": [],
+        }
+    return _statement(ledger.person_account(me, Unit.HOURS), start, end)
 
 
 @router.get(
@@ -193,7 +208,7 @@ def balance(request: HttpRequest, account_id: int) -> Any:
     response={200: Paged[UserOut], **ERRORS},
     summary="Members on duty now in a grid (staff of its community)",
 )
-@policy.operation("volunteers.view_on_duty")
+@policy.operation("volunteers.view_on_duty", model="regions.Grid", query="grid")
 def on_duty(request: HttpRequest, grid: int, page: int = PageNumber, page_size: int = PageSize) -> Any:
     g = policy.get_or_deny(Grid.objects.all(), request.user, "volunteers.view_on_duty", pk=grid)
     users = [

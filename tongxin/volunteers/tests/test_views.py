@@ -204,8 +204,10 @@ def test_an_account_without_a_resident_record_is_told_so(world):
     for name in ("volunteers:my_hours", "volunteers:my_activities", "volunteers:checkin", "points:mine"):
         r = c.get(reverse(name))
         assert r.status_code == 200 and "还没有关联居民信息" in r.content.decode(), name
-    # and it cannot sign up for anything (no home community: every activity is out of its reach)
-    assert c.get("/api/v1/volunteers/me/hours").json()["code"] == "no_resident"
+    # and the API says the same: no account yet, and checking in is refused with the reason
+    assert c.get("/api/v1/volunteers/me/hours").json()["account_id"] is None
+    r = c.post("/api/v1/volunteers/checkin", {"code": "123456"}, content_type="application/json")
+    assert r.status_code == 409 and r.json()["code"] == "no_resident"
 
 
 def test_a_co_building_unit_organises_an_activity_for_its_members(participants):
