@@ -179,13 +179,13 @@ def rewards(request: HttpRequest, page: int = PageNumber, page_size: int = PageS
 @policy.operation("points.enter")
 def redeem(request: HttpRequest, payload: RedeemIn) -> Any:
     if payload.household_id is not None:
-        hh = _household(request, payload.household_id, "points.redeem_for_household")
+        hh: Household | None = _household(request, payload.household_id, "points.redeem_for_household")
         rewards = policy.restrict(Reward.objects.all(), request.user, "points.view_shop")
     else:
         hh = _my_household(request)
-        if hh is None:
-            raise _no_household()
         rewards = policy.restrict(Reward.objects.all(), request.user, "points.redeem_own")
+    if hh is None:
+        raise _no_household()
     reward = get_object_or_404(rewards, pk=payload.reward_id, community_id=hh.dwelling.community_id)
     key = (request.headers.get("Idempotency-Key") or "").strip()[:100] or None
     try:
