@@ -66,7 +66,7 @@ def test_anonymous_users_are_sent_to_login(world):
         reverse("people:roster_export") + f"?grid={world.grid_1.pk}",
     ):
         response = c.get(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("core:login")), url
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login")), url
     # and a reveal attempt is redirected too, without an audit record
     response = c.post(reverse("people:resident_reveal", args=[world.residents["a1"].pk, "id_number"]))
     assert response.status_code == 302 and not AuditLog.objects.filter(action="reveal").exists()

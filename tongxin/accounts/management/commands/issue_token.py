@@ -12,9 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tongxin.core import audit
-from tongxin.core.api import revoke
-from tongxin.core.models import ApiToken, AuditLog, User
+from tongxin.accounts import services
+from tongxin.core.models import ApiToken, User
 
 
 class Command(BaseCommand):
@@ -48,13 +47,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{len(tokens)} active tokens of {user.username} start with {options['revoke']!r}"
                 )
-            revoke(tokens[0])
+            services.revoke_token(tokens[0])
             self.stdout.write(f"revoked {tokens[0].prefix} ({tokens[0].name})")
             return
         if not user.is_active:
             raise CommandError(f"{user.username} is not active")
-        token, key = ApiToken.issue(user, options["name"])
-        audit.record(AuditLog.Action.CREATE, token, after={"name": token.name, "prefix": token.prefix})
+        token, key = services.issue_token(user, options["name"])
         self.stderr.write(
             f"token {token.prefix}… for {user.username} ({token.name}); the key is shown only once:"
         )

@@ -27,6 +27,9 @@ from django.utils.translation import gettext as _
 
 from tongxin.core import audit, pii
 from tongxin.core.models import AuditLog, User
+from tongxin.people.models import Resident
+from tongxin.regions.choices import Role
+from tongxin.regions.models import RoleAssignment
 
 log = logging.getLogger("tongxin.otp")
 
@@ -140,10 +143,6 @@ def resident_user(phone_hash: str, phone_masked: str) -> User:
     A resident of the registry with this phone gets an account linked to their record, so "my home" is known.
     Anyone else gets a bare resident account (they can still submit requests with a map point or address).
     """
-    from tongxin.people.models import Resident
-    from tongxin.regions.choices import Role
-    from tongxin.regions.models import RoleAssignment
-
     user = User.objects.filter(phone_hash=phone_hash).order_by("pk").first()
     resident = (
         Resident.objects.filter(phone_hash=phone_hash)

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.test import Client
 
-from tongxin.core import otp
+from tongxin.accounts import otp
 from tongxin.core.models import AuditLog, User
 from tongxin.regions.models import RoleAssignment
 
@@ -17,11 +17,11 @@ URL = "/m/login/"
 
 @pytest.fixture
 def outbox(settings):
-    from tongxin.dashboard.tests.conftest import OutboxSMS
+    from tongxin.core.notifications import MemorySMSBackend
 
-    settings.SMS_BACKEND = "tongxin.dashboard.tests.conftest.OutboxSMS"
-    OutboxSMS.messages = []
-    return OutboxSMS.messages
+    settings.SMS_BACKEND = "tongxin.core.notifications.MemorySMSBackend"
+    MemorySMSBackend.outbox = []
+    return MemorySMSBackend.outbox
 
 
 def _code(outbox: list) -> str:

@@ -17,7 +17,7 @@ LOCKED_MESSAGE = "登录失败次数过多"
 
 
 def login(client: Client, username: str, password: str):
-    return client.post(reverse("core:login"), {"username": username, "password": password})
+    return client.post(reverse("accounts:login"), {"username": username, "password": password})
 
 
 @pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_idle_staff_session_expires_but_resident_session_does_not(settings):
     settings.STAFF_IDLE_SECONDS = 60
     staff = make_user("idle_staff", is_staff=True)
     resident = make_user("idle_resident")
-    home = reverse("core:home")
+    home = reverse("accounts:home")
     for user, expires in ((staff, True), (resident, False)):
         c = Client()
         c.force_login(user)
@@ -76,7 +76,7 @@ def test_idle_staff_session_expires_but_resident_session_does_not(settings):
         response = c.get(home)
         if expires:
             # then a staff user is signed out and sent to the login page
-            assert response.status_code == 302 and response["Location"].startswith(reverse("core:login"))
+            assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
             assert "_auth_user_id" not in c.session
         else:
             # then a resident's session is not subject to the staff idle limit
