@@ -100,7 +100,7 @@ class CoBuildingUnitOut(Schema):
 
 
 def _members(user: Any) -> QuerySet[PartyMember]:
-    return policy.restrict(PartyMember.objects.all(), user, "party.view_members").select_related(
+    return policy.restrict(PartyMember.objects.all(), user, "party.list_members").select_related(
         "resident__dwelling", "organisation", "service_post", "employer"
     )
 
@@ -111,7 +111,7 @@ def _members(user: Any) -> QuerySet[PartyMember]:
 @router.get(
     "/members/", response={200: Paged[MemberOut], **ERRORS}, summary="Party members living in my scope"
 )
-@policy.operation("party.view_members")
+@policy.operation("party.list_members")
 def list_members(
     request: HttpRequest,
     member_type: MemberType | None = None,
@@ -182,7 +182,7 @@ def list_co_building_units(
     page: int = PageNumber,
     page_size: int = PageSize,
 ) -> dict:
-    members = policy.restrict(PartyMember.objects.all(), request.user, "party.view_members")
+    members = policy.restrict(PartyMember.objects.all(), request.user, "party.list_members")
     qs = (
         policy.restrict(CoBuildingUnit.objects.all(), request.user, "party.view_co_building_units")
         .prefetch_related(

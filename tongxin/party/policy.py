@@ -59,7 +59,7 @@ class CoBuildingInScope:
 
 register(
     Rule(
-        "party.view_members",
+        "party.list_members",
         REGISTRY,
         _("查看党员名册"),
         where=InScope("resident__dwelling__", _("党员住在本人管辖范围内")),

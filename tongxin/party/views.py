@@ -35,7 +35,7 @@ def org_tree(request: HttpRequest) -> HttpResponse:
     return render(request, "party/org_tree.html", {"roots": services.organisation_tree(request.user)})
 
 
-@policy.page("party.view_members")
+@policy.page("party.list_members")
 def member_list(request: HttpRequest) -> HttpResponse:
     orgs = list(services.visible_organisations(request.user).only("pk", "name", "path").order_by("path"))
     posts = list(services.visible_service_posts(request.user))

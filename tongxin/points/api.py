@@ -168,7 +168,7 @@ def my_points(request: HttpRequest) -> Any:
     response={200: Paged[RewardOut], **ERRORS},
     summary="Goods on the shelf: staff, of their communities' shops; residents, of their community's",
 )
-@policy.operation("points.enter")
+@policy.operation("points.view_home")
 def rewards(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
     action = "points.view_shop" if policy.can(request.user, "points.view_shop") else "points.redeem_own"
     qs = policy.restrict(Reward.objects.filter(active=True), request.user, action)
@@ -176,7 +176,7 @@ def rewards(request: HttpRequest, page: int = PageNumber, page_size: int = PageS
 
 
 @router.post("/redemptions", response={201: RedemptionOut, **ERRORS}, summary="Redeem goods on exchange day")
-@policy.operation("points.enter")
+@policy.operation("points.view_home")
 def redeem(request: HttpRequest, payload: RedeemIn) -> Any:
     if payload.household_id is not None:
         hh: Household | None = _household(request, payload.household_id, "points.redeem_for_household")

@@ -25,7 +25,7 @@ def _has_household(user: Any, obj: Any) -> bool:
 
 
 register(
-    Rule("points.enter", REGISTRY | PARTICIPANTS, _("进入积分（工作人员称重记分，居民转到本户积分）")),
+    Rule("points.view_home", REGISTRY | PARTICIPANTS, _("进入积分（工作人员称重记分，居民转到本户积分）")),
     Rule("points.record_weigh_in", REGISTRY, _("称重记分（垃圾分类）"), where=HOUSEHOLD),
     Rule("points.award", REGISTRY, _("按积分规则奖励家庭"), where=HOUSEHOLD),
     Rule("points.view_shop", REGISTRY, _("查看积分超市和兑换记录"), where=CommunityIn()),

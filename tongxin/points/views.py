@@ -37,7 +37,7 @@ def _household(request: HttpRequest, pk: Any, action: str) -> Household:
     return policy.get_or_deny(households, request.user, action, pk=pk or 0)
 
 
-@policy.page("points.enter")
+@policy.page("points.view_home")
 def home(request: HttpRequest) -> HttpResponse:
     """Weigh-ins at a collection point: find the household, weigh, credit. Residents go to their own points."""
     if not policy.can(request.user, "points.record_weigh_in"):

@@ -105,7 +105,7 @@ def _me(request: HttpRequest) -> Any:
     response={200: Paged[ActivityOut], **ERRORS},
     summary="Upcoming open activities: staff, of their communities; members and residents, of their own",
 )
-@policy.operation("volunteers.enter")
+@policy.operation("volunteers.view_home")
 def list_activities(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
     staff = policy.can(request.user, "volunteers.view_activity")
     action = "volunteers.view_activity" if staff else "volunteers.join_activity"

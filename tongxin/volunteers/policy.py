@@ -12,7 +12,9 @@ from tongxin.regions.policy import MANAGERS, REGISTRY, CommunityIn
 
 register(
     # staff: the communities they work in
-    Rule("volunteers.enter", REGISTRY | PARTICIPANTS, _("进入志愿服务（工作人员总览，居民转到本人时长）")),
+    Rule(
+        "volunteers.view_home", REGISTRY | PARTICIPANTS, _("进入志愿服务（工作人员总览，居民转到本人时长）")
+    ),
     Rule("volunteers.view_post", REGISTRY, _("查看服务岗位、在岗党员和值班"), where=CommunityIn()),
     Rule("volunteers.manage_post", MANAGERS, _("分配岗位、排班"), where=CommunityIn()),
     Rule("volunteers.view_activity", REGISTRY, _("查看活动、报名和签到"), where=CommunityIn()),

@@ -37,7 +37,7 @@ from tongxin.volunteers.models import Activity, DutyShift, PostAssignment
 PAGE = 50
 
 
-@policy.page("volunteers.enter")
+@policy.page("volunteers.view_home")
 def home(request: HttpRequest) -> HttpResponse:
     """Staff see the overview of their communities; members and residents go to their own hours."""
     if not policy.can(request.user, "volunteers.view_activity"):
