@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tongxin.people",
     "tongxin.party",
     "tongxin.accounts",
+    "tongxin.ledger",
     "tongxin.cases",
     "tongxin.cases.routing",
     "tongxin.volunteers",

@@ -1,4 +1,4 @@
-"""Acceptance 1: property tests of the one ledger (hours and points): balance, derived balances, idempotency."""
+"""Property tests of the one ledger (hours and points): balance, derived balances, idempotency."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tongxin.volunteers import ledger
-from tongxin.volunteers.choices import TransactionKind, Unit
-from tongxin.volunteers.models import Account, Entry, LedgerTransaction
+from tongxin.core.testing import assert_append_only
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import TransactionKind, Unit
+from tongxin.ledger.models import Account, Entry, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,9 @@ def test_entries_and_transactions_cannot_be_edited_or_deleted(world):
         LedgerTransaction.objects.filter(pk=tx.pk).delete()
     with pytest.raises(PermissionDenied):
         tx.delete()
+    # and the database itself refuses the same through raw SQL
+    assert_append_only(entry)
+    assert_append_only(tx)
     # and a correction is a reversal, which itself cannot be reversed, and happens once
     rev = ledger.reverse(tx).transaction
     assert ledger.reverse(tx).transaction.pk == rev.pk
