@@ -128,6 +128,9 @@ class DeviceState:
     alert_id: int | None = None
     alert_state: str | None = None
 
+    def in_band(self, v: float) -> bool:
+        return (self.low is None or v >= self.low) and (self.high is None or v <= self.high)
+
     def crossing(self, t: dt.datetime, v: float) -> str | None:
         """The rule ``v`` at ``t`` breaks, if any (low and high first, then the rate of change)."""
         if self.low is not None and v < self.low:
@@ -135,6 +138,8 @@ class DeviceState:
         if self.high is not None and v > self.high:
             return AlertRule.HIGH
         if self.rate_per_minute is not None and self.last_at is not None and self.last_value is not None:
+            if not self.in_band(self.last_value):
+                return None  # coming back into the band from outside is a recovery, however fast
             minutes = (t - self.last_at).total_seconds() / 60.0
             if minutes > 0 and abs(v - self.last_value) / max(minutes, 1 / 60) > self.rate_per_minute:
                 return AlertRule.RATE
@@ -372,12 +377,11 @@ def _insert_postgres(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[in
 
 def _insert_sqlite(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[int, dt.datetime]]:
     adapt = connection.ops.adapt_datetimefield_value
-    back: dict[tuple[int, Any], dt.datetime] = {}
+    back: dict[tuple[int, dt.datetime], dt.datetime] = {}
     params_rows = []
     for device_id, t, v in rows:
-        stamp = adapt(t)
-        back[(device_id, stamp)] = t
-        params_rows.append((device_id, stamp, v))
+        back[(device_id, _naive_utc(t))] = t
+        params_rows.append((device_id, adapt(t), v))
     new: set[tuple[int, dt.datetime]] = set()
     chunk = 300
     with connection.cursor() as cur:
@@ -389,8 +393,17 @@ def _insert_sqlite(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[int,
                 "ON CONFLICT DO NOTHING RETURNING device_id, measured_at",
                 [p for row in part for p in row],
             )
-            new.update((d, back[(d, stamp)]) for d, stamp in cur.fetchall())
+            new.update((d, back[(d, _naive_utc(stamp))]) for d, stamp in cur.fetchall())
     return new
+
+
+def _naive_utc(value: Any) -> dt.datetime:
+    """SQLite hands datetimes back naive (UTC) or as text; compare them as naive UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def update_devices(states: list[DeviceState]) -> None:

@@ -351,7 +351,7 @@ def raise_alert(device_id: int, rule: str, at: dt.datetime, value: float | None)
     counts (and a recovered alert fires again, noted on the case); once the case is finished a crossing opens a
     new alert and a new case."""
     device = (
-        Device.objects.select_for_update()
+        Device.objects.select_for_update(of=("self",))
         .select_related(
             "region", "estate", "building", "entrance", "dwelling", "property_company", "department"
         )
