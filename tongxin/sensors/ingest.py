@@ -11,9 +11,9 @@ Nothing here raises for bad input: a payload that cannot be read is counted ``ma
 unknown device, an impossible value or a timestamp out of bounds is counted under its reason and skipped. The
 subscriber keeps running whatever arrives.
 
-Thresholds are evaluated in time order on *new* readings only (a repeated delivery is a duplicate and changes
-nothing), and only on readings later than the device's last one (a late reading is stored for the history but
-does not move alerts). Alert transitions go through :mod:`tongxin.sensors.services`, inside the batch's
+Thresholds are evaluated in time order, per device, on the readings later than the device's last one: a
+repeated delivery (already stored, so not later) changes nothing, and a late reading is stored for the history
+but does not move alerts. Alert transitions go through :mod:`tongxin.sensors.services`, inside the batch's
 transaction, so readings and the alerts they raise commit together — or not at all.
 """
 
@@ -279,13 +279,13 @@ class Ingestor:
                 out.rejected.append((index, str(reason)))
         rows = [(device_id, t, v) for (device_id, t), (_state, v) in good.items()]
         with transaction.atomic():
-            new = insert_readings(rows) if rows else set()
-            out.counts[STORED] += len(new)
-            out.counts[DUPLICATE] += len(rows) - len(new)
-            fresh = sorted(
-                ((good[key][0], key[1], good[key][1]) for key in new), key=lambda r: (r[0].id, r[1])
+            stored = insert_readings(rows) if rows else 0
+            out.counts[STORED] += stored
+            out.counts[DUPLICATE] += len(rows) - stored
+            ordered = sorted(
+                ((state, t, v) for (_d, t), (state, v) in good.items()), key=lambda r: (r[0].id, r[1])
             )
-            out.alerts_opened = self._evaluate(fresh)
+            out.alerts_opened = self._evaluate(ordered)
             add_counts(self.source, out.counts, now)
         if out.counts[Rejection.UNKNOWN_DEVICE] or out.counts[Rejection.MALFORMED]:
             logger.warning("ingest %s: %s", self.source, dict(out.counts))
@@ -345,15 +345,16 @@ class Ingestor:
 # --- SQL -----------------------------------------------------------------------------------------------------
 
 
-def insert_readings(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[int, dt.datetime]]:
-    """Insert ``(device_id, measured_at, value)`` rows, skipping those already stored; return the keys that are
-    new. PostgreSQL: binary COPY into a temporary table and one INSERT … SELECT; SQLite: multi-row INSERTs."""
+def insert_readings(rows: list[tuple[int, dt.datetime, float]]) -> int:
+    """Insert ``(device_id, measured_at, value)`` rows, skipping those already stored; return how many were new.
+    PostgreSQL: binary COPY into a temporary table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING``;
+    SQLite: one ``executemany`` of ``INSERT … ON CONFLICT DO NOTHING``."""
     if connection.vendor == "postgresql":
         return _insert_postgres(rows)
     return _insert_sqlite(rows)
 
 
-def _insert_postgres(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[int, dt.datetime]]:
+def _insert_postgres(rows: list[tuple[int, dt.datetime, float]]) -> int:
     with connection.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS sensors_reading_in "
@@ -367,43 +368,22 @@ def _insert_postgres(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[in
                 copy.write_row(row)
         cur.execute(
             "INSERT INTO sensors_reading (device_id, measured_at, value) "
-            "SELECT device_id, measured_at, value FROM sensors_reading_in "
-            "ON CONFLICT DO NOTHING RETURNING device_id, measured_at"
+            "SELECT device_id, measured_at, value FROM sensors_reading_in ON CONFLICT DO NOTHING"
         )
-        new = {(d, t) for d, t in cur.fetchall()}
+        stored = cur.rowcount
         cur.execute("TRUNCATE sensors_reading_in")
-    return new
+    return stored
 
 
-def _insert_sqlite(rows: list[tuple[int, dt.datetime, float]]) -> set[tuple[int, dt.datetime]]:
+def _insert_sqlite(rows: list[tuple[int, dt.datetime, float]]) -> int:
     adapt = connection.ops.adapt_datetimefield_value
-    back: dict[tuple[int, dt.datetime], dt.datetime] = {}
-    params_rows = []
-    for device_id, t, v in rows:
-        back[(device_id, _naive_utc(t))] = t
-        params_rows.append((device_id, adapt(t), v))
-    new: set[tuple[int, dt.datetime]] = set()
-    chunk = 300
     with connection.cursor() as cur:
-        for i in range(0, len(params_rows), chunk):
-            part = params_rows[i : i + chunk]
-            marks = ", ".join(["(%s, %s, %s)"] * len(part))
-            cur.execute(
-                f"INSERT INTO sensors_reading (device_id, measured_at, value) VALUES {marks} "
-                "ON CONFLICT DO NOTHING RETURNING device_id, measured_at",
-                [p for row in part for p in row],
-            )
-            new.update((d, back[(d, _naive_utc(stamp))]) for d, stamp in cur.fetchall())
-    return new
-
-
-def _naive_utc(value: Any) -> dt.datetime:
-    """SQLite hands datetimes back naive (UTC) or as text; compare them as naive UTC."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+        cur.executemany(
+            "INSERT INTO sensors_reading (device_id, measured_at, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            [(d, adapt(t), v) for d, t, v in rows],
+        )
+        return cur.rowcount
 
 
 def update_devices(states: list[DeviceState]) -> None:
@@ -455,10 +435,12 @@ def add_counts(source: str, counts: Counter, now: dt.datetime | None = None) -> 
 
 def mqtt_entries(messages: Iterable[tuple[str, bytes]], prefix: str | None = None) -> list[Entry]:
     """Batch entries from MQTT ``(topic, payload)`` pairs: a payload that cannot be read is one ``None``."""
+    head = (prefix or settings.SENSORS_TOPIC_PREFIX).rstrip("/") + "/"
+    tail = "/readings"
     entries: list[Entry] = []
     for topic, payload in messages:
-        serial = serial_from_topic(topic, prefix)
-        if serial is None:
+        serial = topic[len(head) : -len(tail)] if topic.startswith(head) and topic.endswith(tail) else ""
+        if not serial or "/" in serial:
             entries.append(None)
             continue
         try:
