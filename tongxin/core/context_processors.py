@@ -32,6 +32,11 @@ NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
         _("积分"),
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
+    (
+        "sensors:device_list",
+        _("智能感知"),
+        ("subdistrict_admin", "community_staff", "grid_worker", "property_staff", "department_liaison"),
+    ),
     ("dashboard:home", _("数据看板"), ("subdistrict_admin", "community_staff")),
     ("core:audit", _("审计日志"), ("subdistrict_admin",)),
 ]

@@ -128,6 +128,36 @@ class DeviceState:
     alert_id: int | None = None
     alert_state: str | None = None
 
+    @classmethod
+    def of(cls, device: Any) -> DeviceState:
+        """The state of one device, fresh from the database (the HTTP endpoint: one device per request)."""
+        from tongxin.sensors.choices import OPEN_ALERT_STATES
+        from tongxin.sensors.models import Alert
+
+        spec = KINDS[device.kind]
+        alert = (
+            Alert.objects.filter(device=device, state__in=OPEN_ALERT_STATES)
+            .values_list("id", "state")
+            .first()
+        )
+        return cls(
+            device.pk,
+            device.serial,
+            device.kind,
+            device.active,
+            device.low,
+            device.high,
+            device.rate_per_minute,
+            device.recover_after,
+            spec.minimum,
+            spec.maximum,
+            device.last_measured_at,
+            device.last_value,
+            device.normal_streak,
+            alert_id=alert[0] if alert else None,
+            alert_state=alert[1] if alert else None,
+        )
+
     def in_band(self, v: float) -> bool:
         return (self.low is None or v >= self.low) and (self.high is None or v <= self.high)
 

@@ -146,15 +146,16 @@ def defaults_for(kind: str) -> dict[str, Any]:
 
 @transaction.atomic
 def register_device(actor: Any, device: Device) -> Device:
-    """Register an unsaved ``device`` (fields from the form; empty thresholds take the kind's defaults when
-    ``device.pk`` is None and nothing was given)."""
+    """Register an unsaved ``device`` (fields from the form; its unit and any threshold left empty take the
+    kind's defaults)."""
     place(device)
     policy.require(actor, "sensors.manage_device", device)
     _check_owner(device)
     if Device.objects.filter(serial=device.serial).exists():
         raise SensorError(_("设备编号已存在"), code="duplicate_serial", field="serial")
-    if not device.unit:
-        device.unit = KINDS[device.kind].unit
+    for name, value in defaults_for(device.kind).items():  # what the form left empty: the kind's defaults
+        if getattr(device, name) in (None, ""):
+            setattr(device, name, value)
     device.full_clean(exclude=["subdistrict", "community", "estate", "building", "entrance", "grid"])
     device.save()
     audit.record(

@@ -3,6 +3,7 @@ property company that serves it, a water meter in dwelling a1, and MQTT helpers 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -140,10 +141,8 @@ def subscriber_factory(broker: Broker, topic_prefix: str) -> Iterator[Callable[.
 
     yield make
     for sub in made:
-        try:
+        with contextlib.suppress(Exception):
             sub.close()
-        except Exception:
-            pass
     forget_session(broker, client_id)
 
 
