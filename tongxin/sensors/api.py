@@ -6,8 +6,6 @@ the device page) and ``{"readings": [{"t": "2026-03-01T08:00:00+08:00", "v": 0.3
 Idempotent per device and timestamp: posting the same batch again stores nothing new and answers ``duplicates``.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

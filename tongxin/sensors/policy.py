@@ -34,6 +34,16 @@ def _follow(obj: Any, prefix: str) -> Any:
     return obj
 
 
+def _grid_estates(grid_ids: frozenset[int]) -> list[int]:
+    from tongxin.regions.models import Region
+
+    return list(
+        Region.objects.filter(kind="building", grid_id__in=sorted(grid_ids))
+        .values_list("parent_id", flat=True)
+        .distinct()
+    )
+
+
 class DeviceInScope:
     """Devices (behind ``prefix``) located in the user's registry scope, or maintained by the user's property
     company or department."""
@@ -55,6 +65,8 @@ class DeviceInScope:
             q |= Q(**{f"{p}{kind}_id__in": sorted(ids)})
         if scope.grid_ids:
             q |= Q(**{f"{p}grid_id__in": sorted(scope.grid_ids)})
+            # an estate's shared equipment (a pump room) belongs to every grid with a building in that estate
+            q |= Q(**{f"{p}building_id__isnull": True, f"{p}estate_id__in": _grid_estates(scope.grid_ids)})
         if not self.registry_only:
             if scope.property_company_ids:
                 q |= Q(**{f"{p}property_company_id__in": sorted(scope.property_company_ids)})
@@ -73,6 +85,12 @@ class DeviceInScope:
         if scope.everything:
             return True
         if getattr(target, "grid_id", None) in scope.grid_ids:
+            return True
+        if (
+            scope.grid_ids
+            and getattr(target, "building_id", 0) is None
+            and getattr(target, "estate_id", None) in _grid_estates(scope.grid_ids)
+        ):
             return True
         if any(getattr(target, f"{kind}_id", None) in ids for kind, ids in scope.regions.items()):
             return True

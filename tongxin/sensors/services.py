@@ -661,7 +661,7 @@ def detect_no_water_use(now: dt.datetime | None = None) -> list[CareSignal]:
 
 
 def _announce(signal: CareSignal) -> Any:
-    return lambda: care_signal_raised.send(sender=CareSignal, signal=signal)
+    return lambda: care_signal_raised.send(sender=CareSignal, care_signal=signal)
 
 
 def _notify_care(signals: list[CareSignal]) -> None:
