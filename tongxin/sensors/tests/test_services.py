@@ -16,7 +16,7 @@ from tongxin.people.models import Tag
 from tongxin.sensors import services
 from tongxin.sensors.choices import AlertState, CareSignalState, DeviceKind, Rejection, Source
 from tongxin.sensors.ingest import DeviceState, Ingestor
-from tongxin.sensors.models import Alert, CareSignal, Device, MeterMonth, Reading
+from tongxin.sensors.models import Alert, Device, MeterMonth, Reading
 from tongxin.sensors.signals import care_signal_raised
 from tongxin.sensors.tests.conftest import at, make_device
 
