@@ -98,18 +98,6 @@ def publish(args: argparse.Namespace) -> None:
 # --- the driver -------------------------------------------------------------------------------------------------
 
 
-def forget_session(host: str, port: int, client_id: str) -> None:
-    """Delete the benchmark subscriber's persistent session from the broker (clean start, no expiry)."""
-    import paho.mqtt.client as mqtt
-
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.connect(host, port, clean_start=True)
-    c.loop_start()
-    time.sleep(0.3)
-    c.disconnect()
-    c.loop_stop()
-
-
 def setup_devices(n: int) -> None:
     from django.db import connection
 
@@ -178,7 +166,7 @@ def drive(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from tongxin.sensors.mqtt import Broker
+    from tongxin.sensors.mqtt import Broker, Subscriber
 
     broker = Broker.from_url(settings.MQTT_URL)
     if not broker.answers():
@@ -279,7 +267,7 @@ def drive(args: argparse.Namespace) -> int:
     load_after = loadavg()
     sub.terminate()
     out, _ = sub.communicate(timeout=60)
-    forget_session(broker.host, broker.port, client_id)
+    Subscriber(settings.MQTT_URL, client_id=client_id).forget()  # leave no session behind
     # rate from the first second with rows to the sample where the last row appeared
     done_at = next(t for t, c in samples if c == count)
     start_t, start_c = next((t, c) for t, c in samples if c > 0)

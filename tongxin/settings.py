@@ -213,6 +213,8 @@ TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
 # Smart-community sensors (docs/sensors.md): the MQTT broker the subscriber reads, the topic prefix gateways
 # publish under, and the ingestion limits. ``make run`` starts the subscriber only when the broker answers.
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+# The subscriber's MQTT client id names its persistent session on the broker: one per deployment.
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", "tongxin-sensor-ingest")
 SENSORS_TOPIC_PREFIX = os.environ.get("SENSORS_TOPIC_PREFIX", "tongxin/sensors")
 # Readings stamped further ahead than this (device clock running fast) are refused as clock skew.
 SENSORS_MAX_FUTURE_SECONDS = int(os.environ.get("SENSORS_MAX_FUTURE_SECONDS", "300"))

@@ -142,7 +142,8 @@ class Subscriber:
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         self.connected.clear()
-        logger.warning("MQTT disconnected (%s); reconnecting", reason)
+        if reason.is_failure:
+            logger.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         # the network thread: nothing but an append (deque appends are thread-safe)
@@ -218,6 +219,19 @@ class Subscriber:
         """A clean DISCONNECT: the broker keeps the session (expiry) and queues for us until we return."""
         self.client.disconnect()
         self.client.loop_stop()
+
+    def forget(self) -> None:
+        """Delete this client's session from the broker (a clean start with no expiry, then away)."""
+        import paho.mqtt.client as mqtt
+
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        if self.broker.username:
+            c.username_pw_set(self.broker.username, self.broker.password)
+        c.connect(self.broker.host, self.broker.port, clean_start=True)
+        c.loop_start()
+        time.sleep(0.3)
+        c.disconnect()
+        c.loop_stop()
 
     def kill(self) -> None:
         """Drop the connection without storing or acknowledging anything (what a crash looks like to the

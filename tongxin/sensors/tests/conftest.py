@@ -113,18 +113,6 @@ def publisher(broker: Broker, topic_prefix: str) -> Iterator[Publisher]:
     p.close()
 
 
-def forget_session(broker: Broker, client_id: str) -> None:
-    """Remove a test's persistent session from the broker (clean start, expiry 0)."""
-    import paho.mqtt.client as mqtt
-
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.connect(broker.host, broker.port, clean_start=True)
-    c.loop_start()
-    time.sleep(0.2)
-    c.disconnect()
-    c.loop_stop()
-
-
 @pytest.fixture
 def subscriber_factory(broker: Broker, topic_prefix: str) -> Iterator[Callable[..., Subscriber]]:
     client_id = f"test-ingest-{uuid.uuid4().hex[:10]}"
@@ -143,7 +131,7 @@ def subscriber_factory(broker: Broker, topic_prefix: str) -> Iterator[Callable[.
     for sub in made:
         with contextlib.suppress(Exception):
             sub.close()
-    forget_session(broker, client_id)
+    Subscriber(settings.MQTT_URL, client_id=client_id).forget()
 
 
 def pump_until(sub: Subscriber, done: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -54,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError(message)
         subscriber = Subscriber(
             url,
-            client_id=opts["client_id"],
+            client_id=opts["client_id"] or settings.MQTT_CLIENT_ID,
             prefix=opts["prefix"] or None,
             batch_size=opts["batch_size"],
             flush_interval=opts["flush_ms"] / 1000.0,
