@@ -14,7 +14,6 @@ from tongxin.sensors import partitions
 from tongxin.sensors.ingest import insert_readings
 from tongxin.sensors.models import Reading
 
-
 PG = pytest.mark.skipif(not settings.IS_POSTGRES, reason="declarative partitioning is PostgreSQL's")
 
 
