@@ -26,14 +26,6 @@ from tongxin.regions.scoping import NOTHING, scope_for
 VIEWERS = REGISTRY | {Role.PROPERTY_STAFF, Role.DEPARTMENT_LIAISON}
 
 
-def _follow(obj: Any, prefix: str) -> Any:
-    for part in [p for p in prefix.split("__") if p]:
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
 def _grid_estates(grid_ids: frozenset[int]) -> list[int]:
     from tongxin.regions.models import Region
 
@@ -78,7 +70,9 @@ class DeviceInScope:
         return qs.filter(self.q(user))
 
     def test(self, user: Any, obj: Any) -> bool:
-        target = _follow(obj, self.prefix)
+        target = obj
+        for part in filter(None, self.prefix.split("__")):
+            target = getattr(target, part, None) if target is not None else None
         if target is None:
             return False
         scope = scope_for(user)
