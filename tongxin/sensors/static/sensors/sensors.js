@@ -54,7 +54,7 @@
     fetch(el.dataset.url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (d) {
-        var seen = {};
+        var seen = {}, where = [];
         d.markers.forEach(function (m) {
           // devices at the same spot (an estate's pump room and its meters) are fanned out a little
           var key = m.lat.toFixed(5) + "," + m.lng.toFixed(5);
@@ -68,8 +68,16 @@
           a.textContent = m.name + " · " + (el.dataset["label" + m.status.charAt(0).toUpperCase() + m.status.slice(1)] || m.status) +
             (m.value !== null ? " · " + m.value + (m.unit || "") : "");
           marker.bindPopup(a);
+          where.push([m.lat, m.lng]);
           marker.getElement && marker.getElement() && marker.getElement().setAttribute("data-sensor", m.status);
         });
+        // a map with nothing else to show (no grid polygons) is brought to the devices
+        if (where.length) {
+          var mine = L.latLngBounds(where);
+          var shown = null;
+          try { shown = map.getBounds(); } catch (e) { shown = null; }
+          if (!shown || !shown.isValid() || !shown.intersects(mine)) { map.fitBounds(mine, { maxZoom: 17, padding: [30, 30] }); }
+        }
         el.dataset.ready = "1";
         el.dataset.count = String(d.markers.length);
       })
