@@ -340,7 +340,11 @@ class Ingestor:
                 if state.alert_state == AlertState.ACTIVE and state.alert_id is not None:
                     extra_crossings[state.alert_id].append(v)
                     continue
-                alert, created = services.raise_alert(state.id, rule, t, v)
+                try:
+                    alert, created = services.raise_alert(state.id, rule, t, v)
+                except Exception:  # e.g. no case category: the readings are stored all the same
+                    logger.exception("alert for device %s (%s) could not be raised", state.serial, rule)
+                    continue
                 opened += created
                 state.alert_id, state.alert_state = alert.pk, alert.state
             else:
@@ -351,7 +355,11 @@ class Ingestor:
                     and state.normal_streak >= state.recover_after
                 ):
                     self._flush_crossings(extra_crossings, state)
-                    alert = services.recover_alert(state.alert_id, t, v)
+                    try:
+                        alert = services.recover_alert(state.alert_id, t, v)
+                    except Exception:
+                        logger.exception("recovery of alert %s could not be recorded", state.alert_id)
+                        continue
                     state.alert_id = alert.pk if alert.is_open else None
                     state.alert_state = alert.state if alert.is_open else None
         for alert_id, values in extra_crossings.items():

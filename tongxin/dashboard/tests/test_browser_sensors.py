@@ -25,7 +25,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"sensors_{name}.png"), full_page=True)
 
 
-def test_sensor_charts_markers_and_care_pages(live_server, world, new_page):
+def test_sensor_charts_markers_and_care_pages(live_server, world, default_categories, new_page):
     pump = make_device(world)
     meter = make_device(
         world,

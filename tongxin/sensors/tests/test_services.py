@@ -287,3 +287,13 @@ def test_system_account_cannot_sign_in(pump):
     feed(pump, [(at(0), 0.35), (at(1), 0.05)])
     bot = User.objects.get(username=services.SYSTEM_USERNAME)
     assert not bot.is_active and not bot.has_usable_password()
+
+
+def test_a_failing_alert_does_not_lose_the_readings(pump, world):
+    from tongxin.cases.models import Category
+
+    # given no case category for the kind (a misconfigured deployment)
+    Category.objects.filter(service_code="utilities").update(active=False)
+    # when a drop arrives, then the readings are stored and no alert is left half-made
+    outcome = feed(pump, [(at(0), 0.35), (at(1), 0.05)])
+    assert outcome.stored == 2 and not Alert.objects.exists() and not Case.objects.exists()
