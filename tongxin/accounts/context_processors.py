@@ -44,9 +44,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "party.list_members",
         ("subdistrict_admin", "community_staff", "grid_worker"),
     ),
-    NavItem(
-        "people:import_list", _("导入"), "people.import_registry", ("subdistrict_admin", "community_staff")
-    ),
+    NavItem("people:import_list", _("导入"), "people.import", ("subdistrict_admin", "community_staff")),
     NavItem("cases:workbench", _("诉求"), "cases.view_workbench", ("authenticated",)),
     NavItem(
         "volunteers:home",
@@ -60,6 +58,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "points.view_home",
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
+    NavItem("sensors:device_list", _("智能感知"), "sensors.view_device"),
     NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
     NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )
