@@ -37,12 +37,14 @@ demo: venv messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo $(DEMO_ARGS)
 
+# The sensors' MQTT subscriber starts too when a broker answers on MQTT_URL (default mqtt://127.0.0.1:1883).
 run: demo node
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py demo_logins
 	@echo "同心 Tongxin: http://$(HOST):$(PORT)/  (Ctrl-C stops the server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(PY) manage.py run_huey --workers 2 & \
+	  $(PY) manage.py run_sensor_ingest --when-broker-answers --stats-seconds 300 & \
 	  $(PY) manage.py runserver --insecure $(HOST):$(PORT)
 
 lint: venv

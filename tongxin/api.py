@@ -9,6 +9,7 @@ from tongxin.party.api import router as party_router
 from tongxin.people.api import router as people_router
 from tongxin.points.api import router as points_router
 from tongxin.regions.api import router as regions_router
+from tongxin.sensors.api import router as sensors_router
 from tongxin.volunteers.api import router as volunteers_router
 
 api = NinjaAPI(
@@ -27,3 +28,4 @@ api.add_router("/party/", party_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/volunteers/", volunteers_router)
 api.add_router("/points/", points_router)
+api.add_router("/sensors/", sensors_router)

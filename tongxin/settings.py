@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tongxin.cases.routing",
     "tongxin.volunteers",
     "tongxin.points",
+    "tongxin.sensors",
     "tongxin.dashboard",
 ]
 
@@ -210,6 +211,19 @@ CASES_ON_DUTY_PROVIDER = os.environ.get("CASES_ON_DUTY_PROVIDER", "tongxin.volun
 # empty means a blank base layer with the grid polygons only (no outside network).
 TILE_URL = os.environ.get("TILE_URL", "")
 TILE_ATTRIBUTION = os.environ.get("TILE_ATTRIBUTION", "")
+
+# Smart-community sensors (docs/sensors.md): the MQTT broker the subscriber reads, the topic prefix gateways
+# publish under, and the ingestion limits. ``make run`` starts the subscriber only when the broker answers.
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+# The subscriber's MQTT client id names its persistent session on the broker: one per deployment.
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", "tongxin-sensor-ingest")
+SENSORS_TOPIC_PREFIX = os.environ.get("SENSORS_TOPIC_PREFIX", "tongxin/sensors")
+# Readings stamped further ahead than this (device clock running fast) are refused as clock skew.
+SENSORS_MAX_FUTURE_SECONDS = int(os.environ.get("SENSORS_MAX_FUTURE_SECONDS", "300"))
+# Readings older than this (a gateway replaying its buffer) are refused: the alerts they would raise are stale.
+SENSORS_MAX_AGE_DAYS = int(os.environ.get("SENSORS_MAX_AGE_DAYS", "30"))
+# Monthly partitions of the readings table kept (older ones are dropped by the nightly task; 0 keeps all).
+SENSORS_RETENTION_MONTHS = int(os.environ.get("SENSORS_RETENTION_MONTHS", "0"))
 
 # Admin division code used when a subdistrict has none (仙桃市 429004).
 DEFAULT_ADMIN_DIVISION = os.environ.get("DEFAULT_ADMIN_DIVISION", "429004")

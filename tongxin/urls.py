@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("cases/", include("tongxin.cases.urls")),
     path("volunteers/", include("tongxin.volunteers.urls")),
     path("points/", include("tongxin.points.urls")),
+    path("sensors/", include("tongxin.sensors.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),
     path("open311/v2/", include("tongxin.cases.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -19,37 +19,52 @@ from tongxin.regions.scoping import scope_for
 
 @dataclass(frozen=True)
 class NavItem:
-    """One menu entry: the URL name of its page and its label. The item is shown when the policy allows the
-    action that page declares (``@policy.page(...)``), so the menu and the page can never disagree.
+    """One menu entry: the URL name of its page, its label and the policy action it needs. The item is shown when
+    the policy allows that action; without one (or while the action is not registered yet) the action the page
+    declares (``@policy.page(...)``) decides, so the menu and the page cannot disagree.
 
-    ``legacy_roles`` is the role list the menu used before the policy layer; it is asked only while the page
-    declares no action yet (the apps are being converted one by one).
+    ``legacy_roles`` is the role list the menu used before the policy layer; it is asked only while neither the
+    item nor its page names a registered action (the apps are being converted one by one).
     """
 
     url_name: str
     label: Any
+    action: str = ""
     legacy_roles: tuple[str, ...] = ()
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("accounts:home", _("首页")),
-    NavItem("regions:tree", _("区域网格")),
-    NavItem("people:resident_list", _("居民")),
-    NavItem("party:member_list", _("党员"), ("subdistrict_admin", "community_staff", "grid_worker")),
-    NavItem("people:import_list", _("导入")),
-    NavItem("cases:workbench", _("诉求"), ("authenticated",)),
+    NavItem("accounts:home", _("首页"), "accounts.view_home"),
+    NavItem("regions:tree", _("区域网格"), "regions.view_tree"),
+    NavItem(
+        "people:resident_list",
+        _("居民"),
+        "people.list_residents",
+        ("subdistrict_admin", "community_staff", "grid_worker"),
+    ),
+    NavItem(
+        "party:member_list",
+        _("党员"),
+        "party.list_members",
+        ("subdistrict_admin", "community_staff", "grid_worker"),
+    ),
+    NavItem("people:import_list", _("导入"), "people.import", ("subdistrict_admin", "community_staff")),
+    NavItem("cases:workbench", _("诉求"), "cases.view_workbench", ("authenticated",)),
     NavItem(
         "volunteers:home",
         _("志愿服务"),
+        "volunteers.view_home",
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
     NavItem(
         "points:home",
         _("积分"),
+        "points.view_home",
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
-    NavItem("dashboard:home", _("数据看板"), ("subdistrict_admin", "community_staff")),
-    NavItem("core:audit", _("审计日志")),
+    NavItem("sensors:device_list", _("智能感知"), "sensors.view_device"),
+    NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
+    NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )
 
 
@@ -61,8 +76,15 @@ def declared(url_name: str) -> tuple[str, RouteAccess | None]:
     return url, policy.access_of(resolve(url).func)
 
 
+def registered(action: str) -> bool:
+    return any(r.action == action for r in policy.rules())
+
+
 def shows(user: Any, item: NavItem) -> bool:
-    """Whether the menu shows ``item`` to ``user``: the policy's answer for the action its page declares."""
+    """Whether the menu shows ``item`` to ``user``: the policy's answer for the item's action, else for the
+    action its page declares."""
+    if item.action and registered(item.action):
+        return policy.can(user, item.action)
     _url, access = declared(item.url_name)
     if access is not None:
         return not access.action or policy.can(user, access.action)

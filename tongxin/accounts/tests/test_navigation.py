@@ -41,11 +41,24 @@ def test_menu_items_follow_the_policy(world, role, sees_tree, sees_audit):
 
 def test_a_declared_page_overrides_the_old_role_list(world, monkeypatch):
     # given a menu item whose old role list names grid workers, but whose page declares an action only admins hold
-    item = nav.NavItem("core:audit", _("审计日志"), ("grid_worker",))
+    item = nav.NavItem("core:audit", _("审计日志"), legacy_roles=("grid_worker",))
     monkeypatch.setattr(nav, "NAV_ITEMS", (item,))
     # then the grid worker does not see it and the admin does
     assert menu_urls(world.users["grid_1"]) == []
     assert menu_urls(world.users["admin"]) == ["/audit/"]
+
+
+def test_a_menu_item_and_its_page_name_the_same_action(world):
+    # given every menu item whose page exists and declares an action, and whose own action is registered
+    for item in nav.NAV_ITEMS:
+        try:
+            _url, access = nav.declared(item.url_name)
+        except NoReverseMatch:
+            continue
+        if access is None or not access.action or not nav.registered(item.action):
+            continue  # the app has not converted that page yet
+        # then both name the same action, so the menu shows the entry exactly when the page opens
+        assert access.action == item.action, (item.url_name, access.action, item.action)
 
 
 def test_every_menu_page_that_declares_an_action_is_shown_by_the_policy(world):

@@ -41,4 +41,7 @@
     a.addEventListener("click", function (ev) { ev.preventDefault(); openPanel(a.getAttribute("href")); });
   });
   el.dataset.ready = "1";
+  // other apps' layers (e.g. sensors' device markers) add themselves to this map
+  window.tongxinGridMap = map;
+  document.dispatchEvent(new CustomEvent("tongxin:map-ready", { detail: map }));
 })();
