@@ -2,9 +2,11 @@
 
 from ninja import NinjaAPI
 
+from tongxin.care.api import router as care_router
 from tongxin.cases.api import router as cases_router
 from tongxin.core.api import ApiAuth, install_error_handlers
 from tongxin.core.api import router as core_router
+from tongxin.notices.api import router as notices_router
 from tongxin.party.api import router as party_router
 from tongxin.people.api import router as people_router
 from tongxin.points.api import router as points_router
@@ -27,3 +29,5 @@ api.add_router("/party/", party_router)
 api.add_router("/cases/", cases_router)
 api.add_router("/volunteers/", volunteers_router)
 api.add_router("/points/", points_router)
+api.add_router("/notices/", notices_router)
+api.add_router("/care/", care_router)

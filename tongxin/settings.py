@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "tongxin.cases.routing",
     "tongxin.volunteers",
     "tongxin.points",
+    "tongxin.notices",
+    "tongxin.care",
     "tongxin.dashboard",
 ]
 

@@ -13,6 +13,8 @@ urlpatterns: list = [
     path("cases/", include("tongxin.cases.urls")),
     path("volunteers/", include("tongxin.volunteers.urls")),
     path("points/", include("tongxin.points.urls")),
+    path("notices/", include("tongxin.notices.urls")),
+    path("care/", include("tongxin.care.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),
     path("open311/v2/", include("tongxin.cases.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -32,6 +32,9 @@ NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
         _("积分"),
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
+    ("notices:list", _("通知"), ("subdistrict_admin", "community_staff", "grid_worker")),
+    ("notices:mine", _("我家的通知"), ("resident", "volunteer")),
+    ("care:visits", _("走访"), ("subdistrict_admin", "community_staff", "grid_worker", "volunteer")),
     ("dashboard:home", _("数据看板"), ("subdistrict_admin", "community_staff")),
     ("core:audit", _("审计日志"), ("subdistrict_admin",)),
 ]

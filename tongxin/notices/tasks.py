@@ -1,0 +1,15 @@
+"""Scheduled notice work: every ten minutes, remind laggards once two thirds of the way to a notice's deadline
+and escalate to the level above once past it (both idempotent: ``reminded_at`` / ``escalated_at``)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from tongxin.notices import services
+
+
+@db_periodic_task(crontab(minute="*/10"))
+@lock_task("notices-sweep")
+def sweep_notices() -> dict[str, int]:
+    return services.sweep()
