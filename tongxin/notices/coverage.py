@@ -1,6 +1,7 @@
 """Coverage of a notice, level by level: for a node (the target, an estate, a building, an entrance) one row per
 place one level down — households targeted and reached (on their phones / recorded by a leader), confirmed and
-replied, entrances passed on, whether that place's relay was passed on, by whom and when, its leaders, and
+replied, entrances whose leader confirmed passing it on (an entrance without a leader is delivered by the system
+and does not count), whether that place's relay was passed on, by whom and when, its leaders, and
 whether it lags. Under an entrance the rows are the households themselves.
 
 Five queries whatever the size: receipts grouped by the child column (on the ``(notice, entrance, rank)``
@@ -113,7 +114,9 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
         if own is not None:
             _relay_into(total, own)
         total.entrances = 1
-        total.entrances_passed = int(own is not None and own.state == RelayState.PASSED_ON)
+        total.entrances_passed = int(
+            own is not None and own.state == RelayState.PASSED_ON and not own.automatic
+        )
         return Coverage(notice, node, level, total, rows, listing)
     column = CHILD_COLUMN[level]
     counts = _counts(receipts, column)
@@ -126,7 +129,7 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
     entrances = {
         row[column]: row
         for row in entrance_relays.values(column)
-        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(state=RelayState.PASSED_ON)))
+        .annotate(n=Count("pk"), passed=Count("pk", filter=Q(state=RelayState.PASSED_ON, automatic=False)))
         .order_by()
     }
     names = dict(Region.objects.filter(pk__in=list(counts)).values_list("pk", "name"))

@@ -104,6 +104,40 @@ class InScopeOrLed:
         return (not scope.is_empty and scope.covers(target)) or led_by(user).covers(target)
 
 
+def grid_estate_ids(user: Any) -> frozenset[int]:
+    """Estates with a building in the user's grids: a grid worker answers for passing a notice on to them."""
+    cached = getattr(user, "_tongxin_grid_estates", None)
+    if cached is not None:
+        return cached
+    from tongxin.regions.models import Region
+
+    grids = scope_for(user).grid_ids
+    found = frozenset(
+        Region.objects.filter(kind="building", grid_id__in=sorted(grids)).values_list("parent_id", flat=True)
+        if grids
+        else []
+    )
+    if getattr(user, "is_authenticated", False):
+        user._tongxin_grid_estates = found
+    return found
+
+
+class RelayReach(InScopeOrLed):
+    """Relays in the user's scope or led places, plus the estate relays of the estates their grids cut across."""
+
+    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+        estates = grid_estate_ids(user)
+        base = super().filter(qs, user)
+        if not estates:
+            return base
+        return qs.filter(Q(pk__in=base.values("pk")) | Q(level="estate", estate_id__in=sorted(estates)))
+
+    def test(self, user: Any, obj: Any) -> bool:
+        if super().test(user, obj):
+            return True
+        return obj.level == "estate" and obj.estate_id in grid_estate_ids(user)
+
+
 class NoticeReaches:
     """Notices the user wrote, or that reach (have a relay in) the user's scope or led places."""
 
@@ -112,7 +146,7 @@ class NoticeReaches:
     def filter(self, qs: QuerySet, user: Any) -> QuerySet:
         from tongxin.notices.models import Relay
 
-        relays = InScopeOrLed().filter(Relay.objects.all(), user)
+        relays = RelayReach().filter(Relay.objects.all(), user)
         return qs.filter(Q(author=user) | Q(pk__in=relays.values("notice_id")))
 
     def test(self, user: Any, obj: Any) -> bool:
@@ -210,7 +244,7 @@ register(
         "notices.pass_on",
         REGISTRY | LEADERS,
         _("确认已向下一级转达"),
-        where=InScopeOrLed(),
+        where=RelayReach(),
         when=_relay_pending,
         condition=_("仅待转达、通知未结束"),
         reason=_("本级已转达或通知已结束"),

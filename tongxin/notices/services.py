@@ -421,6 +421,7 @@ def respond(
     """The household of ``user`` reads, confirms or replies to ``notice`` on its phone."""
     from tongxin.notices.policy import own_household_id
 
+    notice = Notice.objects.get(pk=notice.pk)
     policy.require(user, "notices.respond", notice)
     household_id = own_household_id(user)
     assert household_id is not None  # the policy's where clause needs one
