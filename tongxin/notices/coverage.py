@@ -4,7 +4,7 @@ replied, entrances whose leader confirmed passing it on (an entrance without a l
 and does not count), whether that place's relay was passed on, by whom and when, its leaders, and
 whether it lags. Under an entrance the rows are the households themselves.
 
-Five queries whatever the size: receipts grouped by the child column (on the ``(notice, entrance, rank)``
+Six queries whatever the size: the node's own relay, receipts grouped by the child column (on the ``(notice, entrance, rank)``
 index), the child relays, the entrance relays grouped by child, the child places' names, their leaders. 10,000
 households answer in a few milliseconds (docs/bench/notices.md).
 """
@@ -99,6 +99,9 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
     level = child_level(node)
     total_counts = _counts(receipts, None)[None]
     total = _fill(Row(node.pk, node.name, node.kind), total_counts)
+    own = Relay.objects.filter(notice=notice, region_id=node.pk).select_related("passed_on_by").first()
+    if own is not None:
+        _relay_into(total, own)
     entrance_relays = Relay.objects.filter(
         notice=notice, level=Level.ENTRANCE, **{f"{node.kind}_id": node.pk}
     )
@@ -110,9 +113,6 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
                 "dwelling__number", "pk"
             )
         )
-        own = Relay.objects.filter(notice=notice, region_id=node.pk).select_related("passed_on_by").first()
-        if own is not None:
-            _relay_into(total, own)
         total.entrances = 1
         total.entrances_passed = int(
             own is not None and own.state == RelayState.PASSED_ON and not own.automatic

@@ -159,6 +159,18 @@ def coverage(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404
         node = found
     report = cov.coverage(request.user, notice, node)
+    ids = [r.relay_id for r in report.rows if r.relay_id and r.relay_state == RelayState.PENDING]
+    if report.total.relay_id and report.total.relay_state == RelayState.PENDING:
+        ids.append(report.total.relay_id)
+    passable = (
+        set(
+            policy.restrict(Relay.objects.filter(pk__in=ids), request.user, "notices.pass_on").values_list(
+                "pk", flat=True
+            )
+        )
+        if notice.state == NoticeState.SENT
+        else set()
+    )
     return render(
         request,
         "notices/coverage.html",
@@ -166,7 +178,7 @@ def coverage(request: HttpRequest, pk: int) -> HttpResponse:
             "notice": notice,
             "report": report,
             "crumbs": cov.breadcrumbs(notice, node),
-            "proxy_form": ProxyForm(),
+            "passable": passable,
         },
     )
 
