@@ -1,8 +1,9 @@
 """The fan-out of a notice: receipts and relays written by the database, not by a Python loop.
 
 ``INSERT … SELECT`` from households ⋈ dwellings (plus party members or resident tags for those audiences) writes
-one receipt per targeted household; four ``INSERT … SELECT … GROUP BY`` over those receipts write the relays of
-the levels below the notice's origin with their household counts. The same SQL runs on SQLite and PostgreSQL.
+one receipt per targeted household (in household order, so the indexes fill in order); one ``GROUP BY`` over those
+receipts counts the households per entrance into a temporary table, and the relays of the levels below the notice's
+origin are rolled up from it with their household counts. The same SQL runs on SQLite and PostgreSQL.
 A million households take seconds (docs/bench/notices.md).
 """
 
@@ -57,7 +58,7 @@ def receipts_sql(notice: Notice) -> tuple[str, list[Any]]:
     if notice.audience == Audience.HOUSEHOLDS:
         sql = (
             f"{head}SELECT %s, h.id, NULL, {location}{tail} FROM {hh} h JOIN {dw} d ON d.id = h.dwelling_id "
-            f"WHERE h.ended_on IS NULL AND {where}"
+            f"WHERE h.ended_on IS NULL AND {where} ORDER BY h.id"
         )
         return sql, [notice.pk, *params]
     # People-targeted audiences: the household of each person, once, naming its first such person.
@@ -74,7 +75,7 @@ def receipts_sql(notice: Notice) -> tuple[str, list[Any]]:
         f"{head}SELECT %s, h.id, MIN(r.id), {location}{tail} FROM {rs} r {person} "
         f"JOIN {hh} h ON h.id = r.household_id JOIN {dw} d ON d.id = h.dwelling_id "
         f"WHERE r.status = %s AND h.ended_on IS NULL AND {where} "
-        f"GROUP BY h.id, {location}"
+        f"GROUP BY h.id, {location} ORDER BY h.id"
     )
     return sql, [notice.pk, *person_params, ResidentStatus.ACTIVE, *params]
 
@@ -83,6 +84,20 @@ def relay_levels(notice: Notice) -> list[str]:
     """The relay levels strictly below the notice's origin (a community's notice starts at its estates)."""
     origin = LEVEL_ORDER.index(notice.origin.kind)
     return [lv for lv in RELAY_LEVELS if LEVEL_ORDER.index(lv) > origin]
+
+
+ENTRANCES_TMP = "_notice_entrances"
+
+
+def entrances_sql(notice: Notice) -> tuple[str, list[Any]]:
+    """One pass over the new receipts: households per entrance (with its ancestors and grid), into a temp table
+    the four relay levels are then rolled up from."""
+    columns = ", ".join(LOCATION_COLUMNS)
+    sql = (
+        f"CREATE TEMP TABLE {ENTRANCES_TMP} AS SELECT {columns}, MIN(grid_id) AS grid_id, COUNT(*) AS n "
+        f"FROM {_t(Receipt)} WHERE notice_id = %s GROUP BY {columns}"
+    )
+    return sql, [notice.pk]
 
 
 def relays_sql(notice: Notice, level: str) -> tuple[str, list[Any]]:
@@ -97,10 +112,10 @@ def relays_sql(notice: Notice, level: str) -> tuple[str, list[Any]]:
     sql = (
         f"INSERT INTO {_t(Relay)} (notice_id, level, region_id, parent_region_id, "
         f"{', '.join(LOCATION_COLUMNS)}, grid_id, households, state, automatic) "
-        f"SELECT %s, %s, {column}, {parent}, {select_loc}, {grid}, COUNT(*), %s, %s "
-        f"FROM {_t(Receipt)} WHERE notice_id = %s GROUP BY {columns}"
+        f"SELECT %s, %s, {column}, {parent}, {select_loc}, {grid}, SUM(n), %s, %s "
+        f"FROM {ENTRANCES_TMP} GROUP BY {columns}"
     )
-    return sql, [notice.pk, level, RelayState.PENDING, False, notice.pk]
+    return sql, [notice.pk, level, RelayState.PENDING, False]
 
 
 def fan_out(notice: Notice) -> int:
@@ -110,7 +125,12 @@ def fan_out(notice: Notice) -> int:
         sql, params = receipts_sql(notice)
         cur.execute(sql, params)
         households = cur.rowcount
-        for level in relay_levels(notice):
-            sql, params = relays_sql(notice, level)
+        levels = relay_levels(notice)
+        if levels and households > 0:
+            sql, params = entrances_sql(notice)
             cur.execute(sql, params)
+            for level in levels:
+                sql, params = relays_sql(notice, level)
+                cur.execute(sql, params)
+            cur.execute(f"DROP TABLE {ENTRANCES_TMP}")
     return max(households, 0)
