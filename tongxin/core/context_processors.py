@@ -33,7 +33,7 @@ NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
     ("notices:list", _("通知"), ("subdistrict_admin", "community_staff", "grid_worker")),
-    ("notices:mine", _("我家的通知"), ("resident", "volunteer")),
+    ("notices:mine", _("我家的通知"), ()),  # residents, and leaders who hold no other role
     ("care:visits", _("走访"), ("subdistrict_admin", "community_staff", "grid_worker", "volunteer")),
     ("dashboard:home", _("数据看板"), ("subdistrict_admin", "community_staff")),
     ("core:audit", _("审计日志"), ("subdistrict_admin",)),

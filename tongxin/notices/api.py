@@ -256,6 +256,28 @@ def respond(request: HttpRequest, notice_id: int, payload: RespondIn) -> Any:
     return {"moved": services.respond(request.user, notice, payload.status, reply=payload.reply)}
 
 
+class BatchIn(Schema):
+    household_ids: list[int] = Field(max_length=5000)
+    channel: ReceiptChannel
+    status: ReceiptStatus = ReceiptStatus.CONFIRMED
+
+
+class BatchOut(Schema):
+    moved: int
+
+
+@router.post(
+    "/{int:notice_id}/receipts", response={200: BatchOut, **ERRORS}, summary="Record many households"
+)
+@policy.operation("notices.record_receipt", model="notices.Notice")
+def record_receipts(request: HttpRequest, notice_id: int, payload: BatchIn) -> Any:
+    notice = policy.get_or_deny(Notice.objects.all(), request.user, "notices.view", pk=notice_id)
+    moved = services.record_for_households(
+        request.user, notice, payload.household_ids, payload.channel, payload.status
+    )
+    return {"moved": moved}
+
+
 @router.post("/relays/{int:relay_id}/pass-on", response={200: Done, **ERRORS}, summary="Confirm passing on")
 @policy.operation("notices.pass_on", model="notices.Relay")
 def pass_on(request: HttpRequest, relay_id: int) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.policy import AUTHENTICATED, Rule, describe_roles, register, role_provider
@@ -86,13 +86,16 @@ class InScopeOrLed:
         self.prefix = prefix
         self.description = _("本人管辖范围内，或本人担任楼栋长/单元长的楼栋、单元")
 
-    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+    def q(self, user: Any) -> Q:
         scope = scope_for(user)
         q = scope.q(self.prefix) if not scope.is_empty else Q(pk__in=[])
         led = led_by(user)
         if led:
             q |= led.q(self.prefix)
-        return qs.filter(q)
+        return q
+
+    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+        return qs.filter(self.q(user))
 
     def test(self, user: Any, obj: Any) -> bool:
         target = obj
@@ -125,12 +128,10 @@ def grid_estate_ids(user: Any) -> frozenset[int]:
 class RelayReach(InScopeOrLed):
     """Relays in the user's scope or led places, plus the estate relays of the estates their grids cut across."""
 
-    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+    def q(self, user: Any) -> Q:
+        q = super().q(user)
         estates = grid_estate_ids(user)
-        base = super().filter(qs, user)
-        if not estates:
-            return base
-        return qs.filter(Q(pk__in=base.values("pk")) | Q(level="estate", estate_id__in=sorted(estates)))
+        return q | Q(level="estate", estate_id__in=sorted(estates)) if estates else q
 
     def test(self, user: Any, obj: Any) -> bool:
         if super().test(user, obj):
@@ -146,11 +147,16 @@ class NoticeReaches:
     def filter(self, qs: QuerySet, user: Any) -> QuerySet:
         from tongxin.notices.models import Relay
 
-        relays = RelayReach().filter(Relay.objects.all(), user)
-        return qs.filter(Q(author=user) | Q(pk__in=relays.values("notice_id")))
+        # a correlated EXISTS: one index probe on (notice, …) per notice, not every relay in the user's scope
+        relays = RelayReach().filter(Relay.objects.filter(notice_id=OuterRef("pk")), user)
+        return qs.filter(Q(author=user) | Exists(relays))
 
     def test(self, user: Any, obj: Any) -> bool:
-        return self.filter(type(obj).objects.filter(pk=obj.pk), user).exists()
+        from tongxin.notices.models import Relay
+
+        if obj.author_id == getattr(user, "pk", None):
+            return True
+        return RelayReach().filter(Relay.objects.filter(notice_id=obj.pk), user).exists()
 
 
 class OwnHousehold:

@@ -428,6 +428,46 @@ def _advance(
     )
 
 
+@transaction.atomic
+def record_for_households(
+    actor: Any,
+    notice: Notice,
+    household_ids: Sequence[int],
+    channel: str,
+    wanted: str = ReceiptStatus.CONFIRMED,
+    now: dt.datetime | None = None,
+) -> int:
+    """Record many households' answers at once (a leader's round of the entrance, a gateway's delivery report):
+    one UPDATE over the receipts the actor may record. Returns how many moved forward."""
+    notice = Notice.objects.get(pk=notice.pk)
+    status = _status_for(notice, wanted)
+    if status == ReceiptStatus.REPLIED:
+        raise NoticeError({"status": _("回复须逐户填写")})
+    rank = RECEIPT_RANK[status]
+    allowed = policy.restrict(
+        Receipt.objects.filter(notice=notice, household_id__in=list(household_ids)),
+        actor,
+        "notices.record_receipt",
+    )
+    if notice.state != NoticeState.SENT:
+        raise NoticeError(_("通知已结束"), code="closed")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+    moved = allowed.filter(rank__lt=rank).update(
+        status=status, rank=rank, channel=channel, at=_now(now), recorded_by_id=getattr(actor, "pk", None)
+    )
+    if moved:
+        _event(
+            notice,
+            EventType.PROXY_RECEIPT,
+            actor,
+            {"households": moved, "channel": channel, "status": status},
+            now,
+        )
+    return moved
+
+
 def _clean_reply(notice: Notice, reply: dict[str, Any] | None) -> dict[str, str] | None:
     if not notice.asks_reply:
         return None

@@ -20,6 +20,8 @@ def add_household(world: World, key: str, number: str, name: str, seq: int, *, a
     r = make_resident(d, name, seq, phone=f"1390000{seq:04d}")
     if account:
         r.user = make_user(account)
+        r.user.display_name = name  # an account shows its holder's name
+        r.user.save(update_fields=["display_name"])
         r.save(update_fields=["user"])
     return r
 
