@@ -144,6 +144,8 @@ class Visit(models.Model):
             models.Index(fields=["grid", "state", "due_on"], name="visit_grid_state_idx"),
             models.Index(fields=["community", "state", "due_on"], name="visit_community_state_idx"),
             models.Index(fields=["state", "due_on"], name="visit_state_due_idx"),
+            models.Index(fields=["plan", "household"], name="visit_plan_household_idx"),
+            models.Index(fields=["plan", "resident"], name="visit_plan_resident_idx"),
         ]
         constraints = [
             # one open visit per plan and household (and care recipient, for plans on tagged residents)

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +40,7 @@ from tongxin.core.notifications import notify
 from tongxin.people.choices import ResidentStatus
 from tongxin.people.models import Household, Resident
 from tongxin.regions.choices import Role
-from tongxin.regions.models import RoleAssignment
+from tongxin.regions.models import Dwelling, RoleAssignment
 
 LOCATION = ("subdistrict_id", "community_id", "estate_id", "building_id", "entrance_id", "grid_id")
 
@@ -104,60 +104,51 @@ def create_plan(
     return plan
 
 
-def _targets(plan: VisitPlan) -> QuerySet:
-    """(household, resident-or-None, dwelling location) rows the plan visits."""
-    where = Q(dwelling__community_id=plan.community_id)
-    if plan.grid_id:
-        where &= Q(dwelling__grid_id=plan.grid_id)
-    if plan.kind == PlanKind.HOUSEHOLDS:
-        return Household.objects.filter(where, ended_on__isnull=True)
-    return Resident.objects.filter(
-        where, status=ResidentStatus.ACTIVE, tags=plan.tag, household__isnull=False
-    )
-
-
 @transaction.atomic
 def schedule(plan: VisitPlan, today: dt.date | None = None) -> int:
     """Create a due visit for every target of ``plan`` without an open one (new care recipients, new
-    households); the first is due within one interval. Idempotent. Returns the number created."""
+    households); the first is due within one interval. Idempotent. One ``INSERT … SELECT … WHERE NOT EXISTS``
+    (the ``(plan, household)`` index answers the NOT EXISTS). Returns the number created."""
     today = _today(today)
     if not plan.active:
         return 0
-    open_visits = Visit.objects.filter(plan=plan, state__in=OPEN_VISIT_STATES)
-    targets = _targets(plan)
     due_on = today + dt.timedelta(days=plan.interval_days - 1)
-    fields = [f"dwelling__{c}" for c in LOCATION]
+    qn = connection.ops.quote_name
+    visit, household, dwelling = (qn(m._meta.db_table) for m in (Visit, Household, Dwelling))
+    location = ", ".join(f"d.{c}" for c in LOCATION)
+    where = "h.ended_on IS NULL AND d.community_id = %s"
+    params: list[Any] = [plan.community_id]
+    if plan.grid_id:
+        where += " AND d.grid_id = %s"
+        params.append(plan.grid_id)
+    columns = (
+        f"plan_id, source, reason, household_id, resident_id, dwelling_id, {', '.join(LOCATION)}, due_on, state, "
+        "findings, follow_up, created_at"
+    )
+    values = f"%s, %s, '', h.id, {{resident}}, d.id, {location}, %s, %s, '', %s, %s"
+    head = [plan.pk, VisitSource.PLAN]
+    tail = [due_on, VisitState.DUE, FollowUp.NONE, timezone.now()]
+    open_states = [VisitState.DUE, VisitState.OVERDUE]
     if plan.kind == PlanKind.HOUSEHOLDS:
-        rows = targets.filter(~Exists(open_visits.filter(household_id=OuterRef("pk")))).values_list(
-            "pk", "dwelling_id", *fields
+        sql = (
+            f"INSERT INTO {visit} ({columns}) SELECT {values.format(resident='NULL')} "
+            f"FROM {household} h JOIN {dwelling} d ON d.id = h.dwelling_id WHERE {where} AND NOT EXISTS "
+            f"(SELECT 1 FROM {visit} v WHERE v.plan_id = %s AND v.household_id = h.id AND v.state IN (%s, %s))"
         )
-        visits = [
-            Visit(
-                plan=plan,
-                household_id=hid,
-                dwelling_id=did,
-                due_on=due_on,
-                **dict(zip(LOCATION, loc, strict=True)),
-            )
-            for hid, did, *loc in rows
-        ]
+        args = [*head, *tail, *params, plan.pk, *open_states]
     else:
-        rows = targets.filter(~Exists(open_visits.filter(resident_id=OuterRef("pk")))).values_list(
-            "pk", "household_id", "dwelling_id", *fields
+        resident, through = qn(Resident._meta.db_table), qn(Resident.tags.through._meta.db_table)
+        sql = (
+            f"INSERT INTO {visit} ({columns}) SELECT {values.format(resident='r.id')} "
+            f"FROM {resident} r JOIN {through} t ON t.resident_id = r.id AND t.tag_id = %s "
+            f"JOIN {household} h ON h.id = r.household_id JOIN {dwelling} d ON d.id = r.dwelling_id "
+            f"WHERE r.status = %s AND {where} AND NOT EXISTS "
+            f"(SELECT 1 FROM {visit} v WHERE v.plan_id = %s AND v.resident_id = r.id AND v.state IN (%s, %s))"
         )
-        visits = [
-            Visit(
-                plan=plan,
-                resident_id=rid,
-                household_id=hid,
-                dwelling_id=did,
-                due_on=due_on,
-                **dict(zip(LOCATION, loc, strict=True)),
-            )
-            for rid, hid, did, *loc in rows
-        ]
-    Visit.objects.bulk_create(visits, batch_size=1000)
-    return len(visits)
+        args = [*head, *tail, plan.tag_id, ResidentStatus.ACTIVE, *params, plan.pk, *open_states]
+    with connection.cursor() as cur:
+        cur.execute(sql, args)
+        return max(cur.rowcount, 0)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ million households answer at thousands per second (docs/bench/notices.md).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -233,7 +234,7 @@ def deliver_to_households(notice: Notice, *, unread_only: bool = False, subject:
 
     for i in range(0, len(users), DIRECT_BATCH):
         batch = users[i : i + DIRECT_BATCH]
-        transaction.on_commit(lambda b=batch: deliver_batch(notice.pk, b, str(subject)))
+        transaction.on_commit(functools.partial(deliver_batch, notice.pk, batch, str(subject)))
     return len(users)
 
 
