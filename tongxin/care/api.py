@@ -1,7 +1,5 @@
 """Visits and health services over the API (thin: the policy and care.services decide)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

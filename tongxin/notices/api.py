@@ -1,7 +1,5 @@
 """Notices and leaders over the API: the same services and policy as the pages (thin endpoints)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

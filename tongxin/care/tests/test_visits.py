@@ -152,3 +152,43 @@ def test_health_service_sign_up_only_for_eligible_residents_and_within_capacity(
     assert list(services.eligible(service).order_by("pk")) == [world.residents["a1"], world.residents["a2"]]
     html = world.client("resident").get("/care/m/health/").content.decode()
     assert "重阳义诊" in html and "取消报名" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_visits_and_my_health(world, elderly):
+    import json
+
+    plan = weekly_plan(world, elderly)
+    services.schedule(plan, timezone.localdate())
+    listing = world.client("grid_1").get("/api/v1/care/visits").json()
+    assert listing["count"] == 1 and listing["items"][0]["resident_id"] == world.residents["a1"].pk
+    visit_id = listing["items"][0]["id"]
+    done = world.client("grid_1").post(
+        f"/api/v1/care/visits/{visit_id}/record",
+        json.dumps({"findings": "一切安好"}),
+        content_type="application/json",
+    )
+    assert done.status_code == 200 and done.json()["state"] == "done"
+    assert world.client("property").get("/api/v1/care/visits").status_code == 404
+    service = services.create_health_service(
+        world.users["staff_a"],
+        community=world.community_a,
+        kind="screening",
+        title="血压筛查",
+        starts_at=timezone.now() + dt.timedelta(days=1),
+        capacity=3,
+        tags=[elderly],
+    )
+    mine = world.client("resident").get("/api/v1/care/health/mine").json()
+    assert [s["id"] for s in mine] == [service.pk]
+    assert world.client("resident").post(f"/api/v1/care/health/{service.pk}/sign-up").status_code == 201
+    # 王五 of the other community is not eligible: not found
+    from tongxin.conftest import make_user
+
+    world.residents["b1"].user = make_user("wang5")
+    world.residents["b1"].save(update_fields=["user"])
+    from django.test import Client
+
+    c = Client()
+    c.force_login(world.residents["b1"].user)
+    assert c.post(f"/api/v1/care/health/{service.pk}/sign-up").status_code == 404
