@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from tongxin.care import services
 from tongxin.care.choices import OPEN_VISIT_STATES, FollowUp
@@ -112,4 +112,4 @@ def sign_up(request: HttpRequest, service_id: int) -> Any:
     if service is None or resident is None or not services.eligible(service).filter(pk=resident.pk).exists():
         raise Http404
     signup = services.sign_up(request.user, service, resident)
-    return 201, {"id": signup.pk, "service_id": service.pk, "state": signup.state}
+    return Status(201, {"id": signup.pk, "service_id": service.pk, "state": signup.state})
