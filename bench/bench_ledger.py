@@ -21,9 +21,9 @@ from _participation import community, setup, timed
 def generate(n_entries: int, n_accounts: int) -> None:
     from django.db import connection
 
-    from tongxin.volunteers.choices import Unit
-    from tongxin.volunteers.ledger import community_account
-    from tongxin.volunteers.models import Account
+    from tongxin.ledger.choices import Unit
+    from tongxin.ledger.models import Account
+    from tongxin.ledger.services import community_account
 
     com, _dwelling = community()
     source = community_account(com, Unit.HOURS)
@@ -98,8 +98,8 @@ def main() -> int:
     db = setup()
     from django.db import connection
 
-    from tongxin.volunteers import ledger
-    from tongxin.volunteers.models import Account
+    from tongxin.ledger import services as ledger
+    from tongxin.ledger.models import Account
 
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM volunteers_entry")

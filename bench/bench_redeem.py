@@ -31,12 +31,12 @@ def main() -> int:
     setup()
     from django.db import connection
 
+    from tongxin.ledger import services as ledger
+    from tongxin.ledger.choices import Unit
+    from tongxin.ledger.models import Account
     from tongxin.people.models import Household
     from tongxin.points import services
     from tongxin.points.models import PointsPolicy, Redemption, Reward
-    from tongxin.volunteers import ledger
-    from tongxin.volunteers.choices import Unit
-    from tongxin.volunteers.models import Account
 
     com, dwelling = community()
     PointsPolicy.objects.get_or_create(community=com, defaults={"exchange_day": 6})

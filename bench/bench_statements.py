@@ -1,6 +1,6 @@
 """Quarterly statements for 100,000 members (target ≤ 60 s), PostgreSQL, on the data of bench_ledger.py.
 
-One aggregate pass over the entries (:func:`tongxin.volunteers.ledger.period_statements`) gives every member's
+One aggregate pass over the entries (:func:`tongxin.ledger.services.period_statements`) gives every member's
 opening balance, credits, debits and closing balance for the quarter; the statements are written to a CSV file
 (as the community would print or export them). Run ``bench/bench_ledger.py`` first.
 
@@ -23,8 +23,8 @@ def main() -> int:
     parser.add_argument("--quarter", default="2025-10-01", help="any day of the quarter")
     args = parser.parse_args()
     setup()
-    from tongxin.volunteers import ledger
-    from tongxin.volunteers.models import Account
+    from tongxin.ledger import services as ledger
+    from tongxin.ledger.models import Account
 
     start, end = ledger.quarter_bounds(dt.date.fromisoformat(args.quarter))
     members = Account.objects.filter(kind="person", unit="hours").count()

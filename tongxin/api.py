@@ -2,10 +2,10 @@
 
 from ninja import NinjaAPI
 
+from tongxin.accounts.api import router as accounts_router
 from tongxin.care.api import router as care_router
 from tongxin.cases.api import router as cases_router
 from tongxin.core.api import ApiAuth, install_error_handlers
-from tongxin.core.api import router as core_router
 from tongxin.notices.api import router as notices_router
 from tongxin.party.api import router as party_router
 from tongxin.people.api import router as people_router
@@ -22,7 +22,7 @@ api = NinjaAPI(
 )
 # One error body for every router: {"code", "message", "field"} (tongxin.core.api.ErrorOut).
 install_error_handlers(api)
-api.add_router("/", core_router)
+api.add_router("/", accounts_router)
 api.add_router("/regions/", regions_router)
 api.add_router("/people/", people_router)
 api.add_router("/party/", party_router)

@@ -6,7 +6,8 @@ from django.views.static import serve
 from tongxin.api import api
 
 urlpatterns: list = [
-    path("", include("tongxin.core.urls")),
+    path("", include("tongxin.accounts.urls")),
+    path("", include("tongxin.core.urls")),  # after accounts: its moved-name aliases must never be reached
     path("regions/", include("tongxin.regions.urls")),
     path("people/", include("tongxin.people.urls")),
     path("party/", include("tongxin.party.urls")),

@@ -107,9 +107,11 @@ def _health(s: HealthService) -> dict[str, Any]:
 )
 @policy.operation("care.sign_up_self", model="care.HealthService")
 def sign_up(request: HttpRequest, service_id: int) -> Any:
-    service = HealthService.objects.filter(pk=service_id).first()
-    resident = Resident.objects.filter(user_id=request.user.pk or 0, status="active").first()
-    if service is None or resident is None or not services.eligible(service).filter(pk=resident.pk).exists():
+    service = policy.get_or_deny(
+        HealthService.objects.all(), request.user, "care.sign_up_self", pk=service_id
+    )
+    resident = services.eligible(service).filter(user_id=request.user.pk or 0).first()
+    if resident is None:
         raise Http404
     signup = services.sign_up(request.user, service, resident)
     return Status(201, {"id": signup.pk, "service_id": service.pk, "state": signup.state})

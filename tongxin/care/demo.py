@@ -137,7 +137,7 @@ def _history(
     rng: random.Random, plan: VisitPlan, start: dt.date, today: dt.date, workers: dict[int, int]
 ) -> int:
     """Done visits of the last quarter, written set-based (plain rows, one executemany)."""
-    from tongxin.core.management.commands.load_demo import insert_rows
+    from tongxin.core.demo import insert_rows
 
     fields = [f"dwelling__{c}" for c in LOCATION]
     rows: list[tuple[Any, ...]] = []

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.care.choices import FollowUp, HealthKind, PlanKind
+from tongxin.people.choices import TagSensitivity
 from tongxin.people.models import Tag
 from tongxin.regions.models import Grid, Region
 
@@ -31,7 +32,7 @@ class PlanForm(forms.Form):
     grid = forms.ModelChoiceField(label=_("网格"), queryset=Grid.objects.none(), required=False)
     kind = forms.ChoiceField(label=_("对象"), choices=PlanKind.choices)
     tag = forms.ModelChoiceField(
-        label=_("标签"), queryset=Tag.objects.filter(restricted=False), required=False
+        label=_("标签"), queryset=Tag.objects.exclude(sensitivity=TagSensitivity.RESTRICTED), required=False
     )
     interval_days = forms.IntegerField(label=_("周期(天)"), min_value=1, max_value=366, initial=7)
 
@@ -55,7 +56,7 @@ class HealthForm(forms.Form):
     capacity = forms.IntegerField(label=_("名额"), min_value=1, initial=30)
     tags = forms.ModelMultipleChoiceField(
         label=_("限标签"),
-        queryset=Tag.objects.filter(restricted=False),
+        queryset=Tag.objects.exclude(sensitivity=TagSensitivity.RESTRICTED),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )

@@ -21,10 +21,10 @@ from tongxin.care.choices import (
     HealthState,
     PlanKind,
     SignUpState,
-    VisitEventType,
     VisitSource,
     VisitState,
 )
+from tongxin.core.events import EventBase
 
 
 class VisitPlan(models.Model):
@@ -182,19 +182,14 @@ class VisitPhoto(models.Model):
         return str(self.file.name)
 
 
-class VisitEvent(models.Model):
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=12, choices=VisitEventType.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    payload = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(default=timezone.now)
+class VisitEvent(EventBase):
+    """The visit's timeline (append-only): scheduled, overdue, done, case opened, cancelled."""
 
-    class Meta:
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(EventBase.Meta):
         verbose_name = _("走访事件")
         verbose_name_plural = _("走访事件")
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.visit_id} {self.type}"

@@ -49,6 +49,17 @@ def _health_open(user: Any, service: Any) -> bool:
     return service is None or service.state == "open"
 
 
+def _eligible_self(user: Any, service: Any) -> bool:
+    """Open, and the user is a resident the service is for."""
+    if service is None:
+        return True
+    if service.state != "open":
+        return False
+    from tongxin.care.services import eligible
+
+    return eligible(service).filter(user_id=getattr(user, "pk", None) or 0).exists()
+
+
 register(
     Rule(
         "care.view_visits",
@@ -93,8 +104,8 @@ register(
         "care.sign_up_self",
         frozenset({AUTHENTICATED}),
         _("本人报名健康服务"),
-        when=_health_open,
+        when=_eligible_self,
         condition=_("仅报名中的服务，且本人符合条件"),
-        reason=_("报名已结束"),
+        reason=_("报名已结束，或您不符合报名条件"),
     ),
 )

@@ -21,6 +21,7 @@ from tongxin.care.choices import OPEN_VISIT_STATES, VisitState
 from tongxin.care.forms import HealthForm, PlanForm, VisitForm
 from tongxin.care.models import HealthService, HealthSignUp, Visit, VisitPlan
 from tongxin.core import policy
+from tongxin.people.choices import TagSensitivity
 from tongxin.people.models import Resident
 
 PAGE = 30
@@ -118,7 +119,7 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("走访已登记"))
                 return redirect("care:visit", pk=visit.pk)
-    tags = list(visit.resident.tags.filter(restricted=False)) if visit.resident else []
+    tags = list(visit.resident.tags.exclude(sensitivity=TagSensitivity.RESTRICTED)) if visit.resident else []
     return render(
         request,
         "care/visit_detail.html",
@@ -221,9 +222,9 @@ def my_health(request: HttpRequest) -> HttpResponse:
 @require_POST
 @policy.page("care.sign_up_self", model="care.HealthService")
 def my_health_sign_up(request: HttpRequest, pk: int) -> HttpResponse:
-    service = HealthService.objects.filter(pk=pk).first()
-    resident = Resident.objects.filter(user_id=request.user.pk or 0, status="active").first()
-    if service is None or resident is None or not services.eligible(service).filter(pk=resident.pk).exists():
+    service = policy.get_or_deny(HealthService.objects.all(), request.user, "care.sign_up_self", pk=pk)
+    resident = services.eligible(service).filter(user_id=request.user.pk or 0).first()
+    if resident is None:  # the rule's condition said yes a moment ago
         raise Http404
     try:
         if "cancel" in request.POST:

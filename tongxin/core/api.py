@@ -1,31 +1,26 @@
-"""API authentication (bearer token or the browser session), the caller's own profile and tokens, and the
-helpers every router shares: pagination and the JSON shape of validation errors.
+"""API authentication (bearer token or the browser session) and what every router shares: the one error body,
+the one list envelope and pagination.
 
-A token is shown once, when it is issued; only its SHA-256 hash is stored. Tokens are issued from a signed-in
-browser session (``POST /api/v1/tokens``) or by an operator (``manage.py issue_token``), never with another
-token, so a leaked token cannot extend its own life.
+Tokens are stored as SHA-256 hashes (:class:`tongxin.core.models.ApiToken`); issuing and revoking them is
+``tongxin.accounts`` (``/api/v1/tokens``, ``manage.py issue_token``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Query, Router, Schema, Status
+from ninja import Field, NinjaAPI, Query, Schema
 from ninja.security import HttpBearer, django_auth
 
-from tongxin.core import audit
-from tongxin.core.models import ApiToken, AuditLog, User
+from tongxin.core.models import ApiToken
 from tongxin.core.pagination import capped_count
-from tongxin.core.policy import ANONYMOUS, AUTHENTICATED, roles_of
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -33,6 +28,9 @@ DEFAULT_PAGE_SIZE = 50
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        known = getattr(request, "_tongxin_token_user", None)
+        if known is not None:  # the policy gate authenticated this request already
+            return known
         row = (
             ApiToken.objects.select_related("user")
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
@@ -43,6 +41,7 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
         request.user = row.user
+        request._tongxin_token_user = row.user  # type: ignore[attr-defined]
         return row.user
 
 
@@ -232,98 +231,3 @@ class Ref(Schema):
 
     id: int
     name: str
-
-
-# --- the caller and their tokens --------------------------------------------------------------------------
-
-router = Router(tags=["me"])
-
-
-class MeOut(Schema):
-    username: str
-    display_name: str
-    roles: list[str]
-
-
-@router.get("/me", response=MeOut, summary="The caller and their roles")
-def me(request: HttpRequest) -> dict:
-    user = request.user
-    return {
-        "username": user.username,
-        "display_name": getattr(user, "display_name", ""),
-        "roles": sorted(roles_of(user) - {ANONYMOUS, AUTHENTICATED}),
-    }
-
-
-class TokenOut(Schema):
-    id: int
-    name: str
-    prefix: str = Field(description="The first 8 characters of the key, to recognise it")
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked: bool
-
-
-class TokenIn(Schema):
-    name: str = Field(min_length=1, max_length=100, description="What the token is for, e.g. 'grid app'")
-
-
-class TokenIssuedOut(TokenOut):
-    key: str = Field(description="The bearer key. Shown only now; store it, it cannot be recovered.")
-
-
-@router.get("/tokens", response=list[TokenOut], summary="My API tokens (without their keys)")
-def list_tokens(request: HttpRequest) -> QuerySet:
-    return ApiToken.objects.filter(user=_me(request)).order_by("-created_at", "-id")
-
-
-@router.post(
-    "/tokens",
-    response={201: TokenIssuedOut},
-    auth=django_auth,
-    summary="Issue a token for me (signed-in browser session only)",
-)
-def issue_token(request: HttpRequest, payload: TokenIn) -> Status:
-    token, key = ApiToken.issue(_me(request), payload.name.strip())
-    audit.record(
-        AuditLog.Action.CREATE, token, actor=request.user, after={"name": token.name, "prefix": token.prefix}
-    )
-    return Status(201, {**_token_dict(token), "key": key})
-
-
-@router.delete("/tokens/{int:token_id}", response={204: None}, summary="Revoke one of my tokens")
-def revoke_token(request: HttpRequest, token_id: int) -> Status:
-    token = get_object_or_404(ApiToken, pk=token_id, user=_me(request))
-    if not token.revoked:
-        revoke(token, actor=request.user)
-    return Status(204, None)
-
-
-def revoke(token: ApiToken, actor: Any = None) -> None:
-    """Revoke ``token`` (kept, never deleted, so the audit trail still names it)."""
-    ApiToken.objects.filter(pk=token.pk).update(revoked=True)
-    token.revoked = True
-    audit.record(
-        AuditLog.Action.UPDATE,
-        token,
-        actor=actor,
-        field="revoked",
-        before={"revoked": False},
-        after={"revoked": True},
-    )
-
-
-def _me(request: HttpRequest) -> User:
-    """The authenticated caller (every endpoint here requires authentication)."""
-    return cast(User, request.user)
-
-
-def _token_dict(token: ApiToken) -> dict[str, Any]:
-    return {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-        "last_used_at": token.last_used_at,
-        "revoked": token.revoked,
-    }

@@ -10,9 +10,16 @@ Everything here is deterministic: the same seed gives the same people. Nothing h
 * **Passports** of foreign residents are ``X99`` + 7 digits.
 * **Phones** are ``170xxxxxxxx``, the virtual-operator range, never issued to the numbers generated here.
 
-Apps add demo rows with a module ``tongxin/<app>/demo.py`` defining ``load(rng: random.Random, out) -> None``.
-``manage.py load_demo`` calls it after the places, people and party organisation exist, in INSTALLED_APPS order,
-each with its own ``random.Random(seed)``, so one app's draws never shift another's.
+Each app writes its own demo rows in ``tongxin/<app>/demo.py``; ``manage.py load_demo`` finds these modules by
+name (like ``admin.py``), in INSTALLED_APPS order, so this module imports no domain app. A module defines either
+or both of:
+
+* ``foundation(ctx: DemoContext) -> None`` — the shared world the other apps build on (places, people, party
+  organisation, logins). All foundation steps run in one transaction and draw from **one** seeded rng
+  (``ctx.rng``) in INSTALLED_APPS order, so the same seed gives the same world; they hand each other what they
+  built through ``ctx.data`` (documented in each step's docstring).
+* ``load(rng: random.Random, out) -> None`` — the app's own rows, after the whole foundation, each app in its own
+  transaction with its own ``random.Random(seed)``, so one app's draws never shift another's.
 """
 
 from __future__ import annotations
@@ -20,11 +27,15 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import random
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from django.conf import settings
+from django.core.management.color import no_style
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 from tongxin.core.pii import generate_id_number
 
@@ -37,8 +48,7 @@ FAKE_SEQUENCE_PREFIX = 99  # id numbers' sequence code 99x marks them as synthet
 PHONE_PREFIX = "170"
 FAKE_PASSPORT_PREFIX = "X99"  # foreign residents' passports: X99 + 7 digits, a format no country issues
 
-# Apps whose demo data the loader writes itself (the foundation); every other app may have a demo.py.
-FOUNDATION_APPS = ("tongxin.core", "tongxin.regions", "tongxin.people", "tongxin.party")
+AUDIT_TYPE = "demo"  # the audit row written when the foundation is loaded: "already loaded" is its existence
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -141,10 +151,40 @@ def birth_date_for_age(rng: random.Random, age: int) -> dt.date:
     return start + dt.timedelta(days=rng.randrange(365))
 
 
-def app_demo_modules() -> Iterator[tuple[str, Callable[[random.Random, Any], None]]]:
-    """``(app, load)`` for every installed tongxin app with a ``demo.py`` (foundation apps excluded)."""
+@dataclass
+class DemoContext:
+    """What the foundation steps share: the one seeded rng and generators, the scale, the output, and ``data``,
+    where each step leaves what later steps need (e.g. regions' ``buildings``; see each ``foundation``)."""
+
+    seed: int
+    scale: float
+    out: Any
+    rng: random.Random = field(init=False)
+    names: NameMaker = field(init=False)
+    ids: IdNumberMaker = field(init=False)
+    phones: PhoneMaker = field(init=False)
+    data: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)  # figures for the audit row and the final message
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.names = NameMaker(self.rng)
+        self.ids = IdNumberMaker()
+        self.phones = PhoneMaker()
+
+    def n(self, full: int, minimum: int) -> int:
+        """``full`` scaled down, but at least ``minimum``."""
+        return max(minimum, round(full * self.scale))
+
+    def timed(self, name: str, step: Callable[[], None]) -> None:
+        started = time.monotonic()
+        step()
+        self.out.write(f"  {name}: {time.monotonic() - started:.1f} s")
+
+
+def _demo_modules() -> Iterator[tuple[str, ModuleType]]:
     for app in settings.INSTALLED_APPS:
-        if not app.startswith("tongxin.") or app in FOUNDATION_APPS:
+        if not app.startswith("tongxin."):
             continue
         try:
             module = importlib.import_module(f"{app}.demo")
@@ -152,6 +192,78 @@ def app_demo_modules() -> Iterator[tuple[str, Callable[[random.Random, Any], Non
             if exc.name == f"{app}.demo":
                 continue
             raise
+        yield app, module
+
+
+def foundation_steps() -> Iterator[tuple[str, Callable[[DemoContext], None]]]:
+    """``(app, foundation)`` for every installed tongxin app whose ``demo.py`` defines ``foundation``."""
+    for app, module in _demo_modules():
+        step = getattr(module, "foundation", None)
+        if callable(step):
+            yield app, step
+
+
+def app_demo_modules() -> Iterator[tuple[str, Callable[[random.Random, Any], None]]]:
+    """``(app, load)`` for every installed tongxin app whose ``demo.py`` defines ``load``."""
+    for app, module in _demo_modules():
         load = getattr(module, "load", None)
         if callable(load):
             yield app, load
+
+
+# --- fast writes for big demo tables ----------------------------------------------------------------------
+
+
+PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+def insert_rows(model: Any, attnames: list[str], rows: list[tuple[Any, ...]]) -> int:
+    """Insert plain rows (values in ``attnames`` order) with ids assigned here; returns the first id.
+
+    ``bulk_create`` spends most of its time compiling SQL in small batches (SQLite's parameter limit) and the
+    model instances cost as much again; the demo writes ~130,000 rows, so they go through one prepared
+    ``executemany`` per table. The table's sequence is moved past the new ids afterwards (PostgreSQL).
+    """
+    meta = model._meta
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the per-attribute proxy
+    qn = conn.ops.quote_name
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    fields = [by_attname[a] for a in attnames]
+    prepare = [None if isinstance(f, PLAIN_FIELDS) else f for f in fields]
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT MAX({qn(meta.pk.column)}) FROM {qn(meta.db_table)}")
+        start = (cur.fetchone()[0] or 0) + 1
+        if not rows:
+            return start
+        prepared = [
+            [start + i]
+            + [v if f is None else f.get_db_prep_save(v, conn) for f, v in zip(prepare, row, strict=True)]
+            for i, row in enumerate(rows)
+        ]
+        columns = ", ".join(qn(c) for c in [meta.pk.column, *(f.column for f in fields)])
+        marks = ", ".join(["%s"] * (len(fields) + 1))
+        sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})"
+        for i in range(0, len(prepared), 5000):
+            cur.executemany(sql, prepared[i : i + 5000])
+        for statement in conn.ops.sequence_reset_sql(no_style(), [model]):
+            cur.execute(statement)
+    return start
+
+
+def fast_insert(model: Any, objs: list[Any]) -> None:
+    """Insert model instances through :func:`insert_rows` and set their pks."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [tuple(f.pre_save(obj, True) for f in fields) for obj in objs]
+    start = insert_rows(model, [f.attname for f in fields], rows)
+    for i, obj in enumerate(objs):
+        obj.pk = start + i
+        obj._state.adding = False
+        obj._state.db = DEFAULT_DB_ALIAS

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from tongxin.cases import rates as case_rates
 from tongxin.cases.choices import OPEN_STATES, Channel, EventType
 from tongxin.cases.models import ROLLUP_COUNTERS, Case, CaseEvent, Category
+from tongxin.core import policy
 from tongxin.core.models import User
 from tongxin.regions.models import Department, Grid, Region
-from tongxin.regions.scoping import scope_for
 
 RATE_NAMES = ("response", "resolution", "resolution_in_time", "satisfaction", "rectification", "composite")
 
@@ -55,13 +55,10 @@ class Report:
     red_cases: int = 0
 
 
-def regions_for(user: Any) -> list[Region]:
-    """The subdistricts and communities the user may look at (scope), biggest first."""
-    return list(
-        Region.objects.visible_to(user)
-        .filter(kind__in=["subdistrict", "community"])
-        .order_by("depth", "path")
-    )
+def regions_for(user: Any, action: str = "dashboard.view") -> list[Region]:
+    """The subdistricts and communities the user may do ``action`` to (see dashboard/policy.py), biggest first."""
+    regions = Region.objects.filter(kind__in=["subdistrict", "community"])
+    return list(policy.restrict(regions, user, action).order_by("depth", "path"))
 
 
 def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -161,14 +158,6 @@ def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
     report.open_cases, report.overdue_cases = agg["n"], agg["late"]
     report.yellow_cases, report.red_cases = agg["yellow"], agg["red"]
     return report
-
-
-def may_view(user: Any, region: Region) -> bool:
-    scope = scope_for(user)
-    return (
-        scope.has_role("subdistrict_admin", "community_staff")
-        and Region.objects.visible_to(user).filter(pk=region.pk).exists()
-    )
 
 
 def pct(value: float | None) -> str:

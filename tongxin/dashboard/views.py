@@ -1,31 +1,25 @@
 """The grid map (一图) and the dashboard (数据看板). Thin views: data comes from scoped querysets and
-``tongxin.cases.rates``; nothing here decides a business rule."""
+``tongxin.cases.rates``; nothing here decides a business rule. Each view declares its action
+(``dashboard/policy.py``); grids and regions come through ``policy.get_or_deny``/``restrict``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
 from tongxin.cases.choices import OPEN_STATES
 from tongxin.cases.models import Case
+from tongxin.core import policy
 from tongxin.party.models import PartyMember
 from tongxin.regions.models import Grid
-from tongxin.regions.scoping import scope_for
 
-MAP_ROLES = ("subdistrict_admin", "community_staff", "grid_worker")
 MAX_POINTS = 1000
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not scope_for(request.user).has_role(*roles):
-        raise Http404
 
 
 def grid_colour(open_count: int, overdue: int) -> str:
@@ -39,12 +33,11 @@ def grid_colour(open_count: int, overdue: int) -> str:
     return "#2da44e"
 
 
-@login_required
+@policy.page("dashboard.view_map")
 def grid_map(request: HttpRequest) -> HttpResponse:
-    _require(request, *MAP_ROLES)
     user = request.user
     grids = list(
-        Grid.objects.visible_to(user)
+        policy.restrict(Grid.objects.all(), user, "dashboard.view_map")
         .select_related("community")
         .only("id", "name", "community__name", "polygon")
     )
@@ -100,12 +93,11 @@ def grid_map(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("dashboard.view_map", model="regions.Grid")
 def grid_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """A grid's roster, the members on duty there and its open cases (loaded into the map's side panel)."""
-    _require(request, *MAP_ROLES)
-    grid = get_object_or_404(
-        Grid.objects.visible_to(request.user).select_related("community", "chief"), pk=pk
+    grid = policy.get_or_deny(
+        Grid.objects.select_related("community", "chief"), request.user, "dashboard.view_map", pk=pk
     )
     workers = list(grid.workers.order_by("pk"))
     members = list(
@@ -151,13 +143,12 @@ def _on_duty(grid: Grid) -> list[Any]:
 # --- dashboard (数据看板) -------------------------------------------------------------------------------------
 
 
-def _report_args(request: HttpRequest) -> tuple[Any, Any, Any, list[Any]]:
+def _report_args(request: HttpRequest, action: str) -> tuple[Any, Any, Any, list[Any]]:
     import datetime as dt
 
     from tongxin.dashboard import data
 
-    _require(request, "subdistrict_admin", "community_staff")
-    regions = data.regions_for(request.user)
+    regions = data.regions_for(request.user, action)
     if not regions:
         raise Http404
     region = regions[0]
@@ -179,11 +170,11 @@ def _report_args(request: HttpRequest) -> tuple[Any, Any, Any, list[Any]]:
     return region, start, end, regions
 
 
-@login_required
+@policy.page("dashboard.view")
 def home(request: HttpRequest) -> HttpResponse:
     from tongxin.dashboard import data
 
-    region, start, end, regions = _report_args(request)
+    region, start, end, regions = _report_args(request, "dashboard.view")
     report = data.build(request.user, region, start, end)
     labels = data.rate_labels()
     kpis = [(labels[k], data.pct(report.rates.get(k))) for k in data.RATE_NAMES]
@@ -224,13 +215,13 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("dashboard.export")
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     from tongxin.core import audit
     from tongxin.core.models import AuditLog
     from tongxin.dashboard import data, exports
 
-    region, start, end, _regions = _report_args(request)
+    region, start, end, _regions = _report_args(request, "dashboard.export")
     report = data.build(request.user, region, start, end)
     body = exports.xlsx(report)
     audit.record(
@@ -243,7 +234,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@policy.page("dashboard.export")
 def report_pdf(request: HttpRequest) -> HttpResponse:
     import datetime as dt
 
@@ -251,7 +242,7 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
     from tongxin.core.models import AuditLog
     from tongxin.dashboard import data, exports
 
-    region, start, end, _regions = _report_args(request)
+    region, start, end, _regions = _report_args(request, "dashboard.export")
     if "month" in request.GET:
         try:
             first = dt.date.fromisoformat(request.GET["month"] + "-01")

@@ -13,6 +13,7 @@ from tongxin.notices import leaders, services
 from tongxin.notices.choices import Action, Audience, LeaderRole, ReceiptChannel, ReceiptStatus
 from tongxin.notices.models import LeaderAssignment, Notice, Receipt, Relay
 from tongxin.notices.policy import own_household_id
+from tongxin.people.choices import TagSensitivity
 from tongxin.people.models import Resident, Tag
 from tongxin.regions.models import Grid, Region
 
@@ -152,7 +153,7 @@ def create_notice(request: HttpRequest, payload: NoticeIn) -> Status:
         target=target,
         target_grid=grid,
         audience=payload.audience,
-        tags=list(Tag.objects.filter(code__in=payload.tags, restricted=False)),
+        tags=list(Tag.objects.filter(code__in=payload.tags).exclude(sensitivity=TagSensitivity.RESTRICTED)),
         action=payload.action,
         reply_fields=services.parse_reply_fields("\n".join(payload.reply_fields)),
         deadline=payload.deadline,

@@ -47,7 +47,7 @@ def load(rng: random.Random, out: Any) -> None:
 
 
 def _leaders(rng: random.Random) -> int:
-    from tongxin.core.management.commands.load_demo import fast_insert
+    from tongxin.core.demo import fast_insert
 
     estates = list(Region.objects.filter(kind="estate", name__in=ESTATES))
     buildings = list(Region.objects.filter(kind="building", parent__in=estates).order_by("path"))

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.notices.choices import PROXY_CHANNELS, Action, Audience, LeaderRole, ReceiptChannel
+from tongxin.people.choices import TagSensitivity
 from tongxin.people.models import Tag
 from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Grid, Region
@@ -25,7 +26,7 @@ class NoticeForm(forms.Form):
     audience = forms.ChoiceField(label=_("对象"), choices=Audience.choices, initial=Audience.HOUSEHOLDS)
     tags = forms.ModelMultipleChoiceField(
         label=_("标签"),
-        queryset=Tag.objects.filter(restricted=False),
+        queryset=Tag.objects.exclude(sensitivity=TagSensitivity.RESTRICTED),
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )

@@ -21,10 +21,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.events import EventBase
 from tongxin.notices.choices import (
     Action,
     Audience,
-    EventType,
     LeaderRole,
     Level,
     NoticeState,
@@ -298,21 +298,14 @@ class Receipt(models.Model):
         return f"{self.notice_id}:{self.household_id}:{self.status}"
 
 
-class NoticeEvent(models.Model):
+class NoticeEvent(EventBase):
     """The notice's timeline (append-only): drafted, sent, passed on, reminded, escalated, closed."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(_("事件"), max_length=16, choices=EventType.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    payload = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(default=timezone.now)
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="events")
 
-    class Meta:
+    class Meta(EventBase.Meta):
         verbose_name = _("通知事件")
         verbose_name_plural = _("通知事件")
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.notice_id} {self.type}"

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -242,25 +242,28 @@ def leader_list(request: HttpRequest) -> HttpResponse:
 
 @policy.page("notices.view_leaders", model="regions.Region")
 def building_leaders(request: HttpRequest, pk: int) -> HttpResponse:
-    building = policy.get_or_deny(
-        Region.objects.filter(kind=RegionKind.BUILDING).select_related("parent", "grid"),
-        request.user,
-        "regions.view_node",
-        pk=pk,
+    place = policy.get_or_deny(
+        Region.objects.select_related("parent", "grid"), request.user, "regions.view_node", pk=pk
     )
+    if place.kind == RegionKind.ENTRANCE and place.parent is not None:
+        return redirect("notices:building_leaders", pk=place.parent_id)
+    if place.kind != RegionKind.BUILDING:  # a wider place: its estates' list
+        estate = place.pk if place.kind == RegionKind.ESTATE else ""
+        return redirect(f"{reverse('notices:leader_list')}?estate={estate}")
+    building = place
     form = _assign_form(building, request.POST or None)
     if request.method == "POST" and policy.can(request.user, "notices.assign_leader") and form.is_valid():
         d = form.cleaned_data
         resident = Resident.objects.filter(pk=d["resident"]).first()
-        place = Region.objects.filter(pk=d["place"]).first()
+        chosen = Region.objects.filter(pk=d["place"]).first()
         try:
-            if resident is None or place is None:
+            if resident is None or chosen is None:
                 raise ValidationError(_("请选择居民和楼栋/单元"))
             leaders.assign(
                 request.user,
                 role=d["role"],
                 resident=resident,
-                place=place,
+                place=chosen,
                 floor=d["floor"],
                 cadre=d["cadre"],
             )

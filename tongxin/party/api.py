@@ -1,7 +1,8 @@
 """The party organisation over the API: members, the organisation tree and co-building units, within scope.
 
-Members are scoped through the resident's dwelling (``PartyMember.objects.visible_to``). Organisations are
-visible when the region or grid they serve is; co-building units when one of their communities is.
+Every operation declares its action (``party/policy.py``): the registry roles (subdistrict admin, community staff,
+grid workers) see members living in their scope, the organisations serving it and the co-building units of their
+communities; every other role gets 404. Lists are the one envelope of ``tongxin.core.api``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Ref, paginate
+from tongxin.core import policy
+from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, Ref, paginate
 from tongxin.party.choices import CoBuildingKind, MemberType, OrganisationKind
 from tongxin.party.models import CoBuildingUnit, Organisation, PartyMember
-from tongxin.regions.choices import RegionKind
-from tongxin.regions.models import Dwelling, Grid, Region
+from tongxin.regions.models import Region
 
 router = Router(tags=["party"])
 
@@ -44,13 +45,6 @@ class MemberOut(Schema):
     def resolve_grid_id(obj: PartyMember) -> int | None:
         dwelling = obj.resident.dwelling
         return dwelling.grid_id if dwelling is not None else None
-
-
-class MemberPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    items: list[MemberOut]
 
 
 class OrganisationNode(Schema):
@@ -102,33 +96,11 @@ class CoBuildingUnitOut(Schema):
         return list(obj.members.all())
 
 
-class CoBuildingUnitPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    items: list[CoBuildingUnitOut]
-
-
 # --- scoping helpers --------------------------------------------------------------------------------------
 
 
-def _visible_communities(user: Any) -> QuerySet[Region]:
-    """Communities I see whole (staff) or in part (grid workers, property staff)."""
-    visible = Region.objects.visible_to(user)
-    return Region.objects.filter(kind=RegionKind.COMMUNITY).filter(
-        Q(pk__in=visible.filter(kind=RegionKind.COMMUNITY).values("pk"))
-        | Q(pk__in=Dwelling.objects.visible_to(user).values("community_id"))
-    )
-
-
-def _visible_organisations(user: Any) -> QuerySet[Organisation]:
-    return Organisation.objects.filter(
-        Q(region__in=Region.objects.visible_to(user)) | Q(grid__in=Grid.objects.visible_to(user))
-    )
-
-
 def _members(user: Any) -> QuerySet[PartyMember]:
-    return PartyMember.objects.visible_to(user).select_related(
+    return policy.restrict(PartyMember.objects.all(), user, "party.list_members").select_related(
         "resident__dwelling", "organisation", "service_post", "employer"
     )
 
@@ -136,7 +108,10 @@ def _members(user: Any) -> QuerySet[PartyMember]:
 # --- endpoints --------------------------------------------------------------------------------------------
 
 
-@router.get("/members/", response=MemberPage, summary="Party members living in my scope")
+@router.get(
+    "/members/", response={200: Paged[MemberOut], **ERRORS}, summary="Party members living in my scope"
+)
+@policy.operation("party.list_members")
 def list_members(
     request: HttpRequest,
     member_type: MemberType | None = None,
@@ -144,8 +119,8 @@ def list_members(
     service_post: int | None = None,
     active: bool = Query(True, description="Members on the roll (false: those who left)"),
     q: str = Query("", max_length=50, description="Beginning of the name"),
-    page: int = Query(1, ge=1),
-    page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}"),
+    page: int = PageNumber,
+    page_size: int = PageSize,
 ) -> dict:
     qs = _members(request.user).filter(active=active)
     if member_type:
@@ -161,11 +136,14 @@ def list_members(
 
 
 @router.get(
-    "/organisations/", response=OrganisationTreeOut, summary="The party organisation tree (what I see)"
+    "/organisations/",
+    response={200: OrganisationTreeOut, **ERRORS},
+    summary="The party organisation tree (what I see)",
 )
+@policy.operation("party.view_organisations")
 def organisation_tree(request: HttpRequest) -> dict:
     rows = list(
-        _visible_organisations(request.user)
+        policy.restrict(Organisation.objects.all(), request.user, "party.view_organisations")
         .select_related("region", "secretary__resident")
         .annotate(member_count=Count("members", filter=Q(members__active=True)))
         .order_by("path")
@@ -191,23 +169,25 @@ def organisation_tree(request: HttpRequest) -> dict:
     return {"count": len(rows), "roots": roots}
 
 
-@router.get("/co-building-units/", response=CoBuildingUnitPage, summary="Co-building units of my communities")
+@router.get(
+    "/co-building-units/",
+    response={200: Paged[CoBuildingUnitOut], **ERRORS},
+    summary="Co-building units of my communities",
+)
+@policy.operation("party.view_co_building_units")
 def list_co_building_units(
     request: HttpRequest,
     kind: CoBuildingKind | None = None,
     committee_member: bool | None = None,
-    page: int = Query(1, ge=1),
-    page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}"),
+    page: int = PageNumber,
+    page_size: int = PageSize,
 ) -> dict:
-    communities = _visible_communities(request.user)
-    members = PartyMember.objects.visible_to(request.user).select_related("resident").order_by("id")
+    members = policy.restrict(PartyMember.objects.all(), request.user, "party.list_members")
     qs = (
-        CoBuildingUnit.objects.filter(
-            pk__in=CoBuildingUnit.objects.filter(communities__in=communities).values("pk")
-        )
+        policy.restrict(CoBuildingUnit.objects.all(), request.user, "party.view_co_building_units")
         .prefetch_related(
             Prefetch("communities", queryset=Region.objects.order_by("path")),
-            Prefetch("members", queryset=members),
+            Prefetch("members", queryset=members.select_related("resident").order_by("id")),
         )
         .order_by("name", "id")
     )

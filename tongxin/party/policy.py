@@ -1,11 +1,19 @@
-"""Party's part of the access policy: the derived role ``party_member`` and the actions on the party pages."""
+"""Party's part of the access policy: the derived role ``party_member`` and the actions on the party pages and API.
+
+The party roster, the organisation tree and the co-building units are for the registry roles (subdistrict admin,
+community staff, grid workers) inside their scope. Party membership is personal data: property staff, department
+liaisons, volunteers and residents get 404.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tongxin.core.policy import role_provider
-from tongxin.regions.policy import PARTY_MEMBER
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.core.policy import Rule, register, role_provider
+from tongxin.regions.policy import PARTY_MEMBER, REGISTRY, InScope, community_ids
 
 
 @role_provider
@@ -16,3 +24,46 @@ def party_roles(user: Any) -> set[str]:
     if PartyMember.objects.filter(resident__user=user, active=True).exists():
         return {PARTY_MEMBER}
     return set()
+
+
+class OrganisationInScope:
+    """Party units serving a region or grid in the user's scope, and every unit below them."""
+
+    description = _("服务本人管辖区域或网格的党组织及其下级")
+
+    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+        from tongxin.party.services import visible_organisations
+
+        return qs.filter(pk__in=visible_organisations(user).values("pk"))
+
+    def test(self, user: Any, obj: Any) -> bool:
+        from tongxin.party.services import visible_organisations
+
+        return visible_organisations(user).filter(pk=obj.pk).exists()
+
+
+class CoBuildingInScope:
+    """Co-building units that adopt a community the user works in."""
+
+    description = _("与本人工作的社区共建")
+
+    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+        from tongxin.party.models import CoBuildingUnit
+
+        adopting = CoBuildingUnit.objects.filter(communities__in=community_ids(user)).values("pk")
+        return qs.filter(pk__in=adopting)
+
+    def test(self, user: Any, obj: Any) -> bool:
+        return obj.communities.filter(pk__in=community_ids(user)).exists()
+
+
+register(
+    Rule(
+        "party.list_members",
+        REGISTRY,
+        _("查看党员名册"),
+        where=InScope("resident__dwelling__", _("党员住在本人管辖范围内")),
+    ),
+    Rule("party.view_organisations", REGISTRY, _("查看党组织体系"), where=OrganisationInScope()),
+    Rule("party.view_co_building_units", REGISTRY, _("查看共建单位及其党员"), where=CoBuildingInScope()),
+)

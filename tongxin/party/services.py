@@ -12,12 +12,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from tongxin.party.models import CoBuildingUnit, Organisation, PartyMember, ServicePost
-from tongxin.regions.choices import Role
 from tongxin.regions.models import Grid, Region
 from tongxin.regions.scoping import NOTHING, scope_for
 from tongxin.regions.services import visible_community_ids
-
-PARTY_PAGE_ROLES = (Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
 
 
 def _top_paths(paths: list[str]) -> list[str]:

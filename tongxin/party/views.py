@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core import policy
 from tongxin.core.pagination import CappedPaginator
 from tongxin.party import services
 from tongxin.party.choices import MemberType
 from tongxin.party.models import PartyMember
-from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 50
-
-
-def _require_party_role(request: HttpRequest) -> None:
-    if not scope_for(request.user).has_role(*services.PARTY_PAGE_ROLES):
-        raise Http404
 
 
 class MemberFilterForm(forms.Form):
@@ -36,15 +30,13 @@ class MemberFilterForm(forms.Form):
         self.fields["service_post"].choices = [("", _("全部")), *((p.pk, p.name) for p in posts)]  # type: ignore[attr-defined]
 
 
-@login_required
+@policy.page("party.view_organisations")
 def org_tree(request: HttpRequest) -> HttpResponse:
-    _require_party_role(request)
     return render(request, "party/org_tree.html", {"roots": services.organisation_tree(request.user)})
 
 
-@login_required
+@policy.page("party.list_members")
 def member_list(request: HttpRequest) -> HttpResponse:
-    _require_party_role(request)
     orgs = list(services.visible_organisations(request.user).only("pk", "name", "path").order_by("path"))
     posts = list(services.visible_service_posts(request.user))
     form = MemberFilterForm(request.GET or None, orgs=orgs, posts=posts)
@@ -62,18 +54,18 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(request, "party/member_list.html", {"form": form, "page": page, "query": query})
 
 
-@login_required
+@policy.page("party.view_co_building_units")
 def co_building_list(request: HttpRequest) -> HttpResponse:
-    _require_party_role(request)
     return render(
         request, "party/co_building_list.html", {"units": services.visible_co_building_units(request.user)}
     )
 
 
-@login_required
+@policy.page("party.view_co_building_units", model="party.CoBuildingUnit")
 def co_building_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_party_role(request)
-    unit = get_object_or_404(services.visible_co_building_units(request.user), pk=pk)
+    unit = policy.get_or_deny(
+        services.visible_co_building_units(request.user), request.user, "party.view_co_building_units", pk=pk
+    )
     members: list[PartyMember] = list(services.member_list(request.user, employer_id=unit.pk)[:500])
     return render(
         request,

@@ -5,7 +5,7 @@ from tongxin.people.models import Household, Membership, Resident, Tag
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "restricted")
+    list_display = ("code", "name", "sensitivity")
 
 
 @admin.register(Resident)

@@ -14,16 +14,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ApiError, ErrorOut, Ref, paginate
+from tongxin.core import policy
+from tongxin.core.api import ERRORS, ApiError, Paged, PageNumber, PageSize, Ref, paginate
 from tongxin.people import services
 from tongxin.people.choices import Gender, IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident
+from tongxin.people.policy import visible_tag_levels
 from tongxin.people.search import ResidentFilters, search_residents
 from tongxin.regions.models import Dwelling
-from tongxin.regions.scoping import scope_for
 
 router = Router(tags=["people"])
 
@@ -39,8 +39,8 @@ class TagOut(Schema):
 def _visible_tags(obj: Resident, context: Any) -> list[Any]:
     """Restricted tags (watched person) only for roles that may see them."""
     request = context["request"] if context else None
-    sees_restricted = scope_for(getattr(request, "user", None)).sees_restricted
-    return [t for t in obj.tags.all() if sees_restricted or not t.restricted]
+    levels = visible_tag_levels(getattr(request, "user", None))
+    return [t for t in obj.tags.all() if t.sensitivity in levels]
 
 
 def _member_type(obj: Resident) -> str | None:
@@ -84,14 +84,6 @@ class ResidentOut(Schema):
     @staticmethod
     def resolve_member_type(obj: Resident) -> str | None:
         return _member_type(obj)
-
-
-class ResidentPage(Schema):
-    count: int = Field(description="Matches, counted up to 10,000")
-    count_capped: bool = Field(False, description="True when there are more than 10,000 matches")
-    page: int
-    page_size: int
-    items: list[ResidentOut]
 
 
 class StayOut(Schema):
@@ -265,7 +257,10 @@ TAG_QUERY = Query(None, description="Tag codes (repeat for several: ?tag=a&tag=b
 # --- endpoints --------------------------------------------------------------------------------------------
 
 
-@router.get("/residents/", response=ResidentPage, summary="Search residents visible to me")
+@router.get(
+    "/residents/", response={200: Paged[ResidentOut], **ERRORS}, summary="Search residents visible to me"
+)
+@policy.operation("people.list_residents")
 def list_residents(
     request: HttpRequest,
     q: str = Query("", max_length=100, description="Name, last 4 of id/phone, whole id/phone, or address"),
@@ -275,8 +270,8 @@ def list_residents(
     grid: int | None = None,
     region: int | None = Query(None, description="Any region node (community, estate, building, entrance)"),
     status: ResidentStatus = ResidentStatus.ACTIVE,
-    page: int = Query(1, ge=1),
-    page_size: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}"),
+    page: int = PageNumber,
+    page_size: int = PageSize,
 ) -> dict:
     filters = ResidentFilters(
         q=q,
@@ -287,24 +282,24 @@ def list_residents(
         region_id=region,
         status=status,
     )
-    qs = search_residents(
-        _residents(request), filters, sees_restricted=scope_for(request.user).sees_restricted
-    )
+    qs = search_residents(_residents(request), filters, tag_levels=visible_tag_levels(request.user))
     return paginate(qs.order_by("id"), page, page_size)
 
 
 @router.get(
-    "/residents/{int:resident_id}", response={200: ResidentDetailOut, 404: ErrorOut}, summary="One resident"
+    "/residents/{int:resident_id}", response={200: ResidentDetailOut, **ERRORS}, summary="One resident"
 )
+@policy.operation("people.view_resident", model="people.Resident")
 def get_resident(request: HttpRequest, resident_id: int) -> Any:
     return _detail(request, resident_id)
 
 
 @router.post(
     "/residents/",
-    response={201: ResidentDetailOut, 422: ErrorOut},
+    response={201: ResidentDetailOut, **ERRORS},
     summary="Register a resident (subdistrict admin, community staff, grid worker in scope)",
 )
+@policy.operation("people.create_resident")
 def create_resident(request: HttpRequest, payload: ResidentIn) -> Any:
     # An unknown id and an id outside my scope must answer alike, so the service decides both.
     dwelling = Dwelling.objects.filter(pk=payload.dwelling).first() or Dwelling(pk=payload.dwelling)
@@ -326,9 +321,10 @@ def create_resident(request: HttpRequest, payload: ResidentIn) -> Any:
 
 @router.patch(
     "/residents/{int:resident_id}",
-    response={200: ResidentDetailOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: ResidentDetailOut, **ERRORS},
     summary="Change a resident's fields and tags (roles that may write here)",
 )
+@policy.operation("people.edit_resident", model="people.Resident")
 def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPatch) -> Any:
     resident = _visible_or_404(request, resident_id)
     sent = payload.model_dump(exclude_unset=True)
@@ -350,15 +346,16 @@ def update_resident(request: HttpRequest, resident_id: int, payload: ResidentPat
                 services.set_tags(request.user, resident, sent["tags"])
     except PermissionDenied:
         # I may see this resident (else 404 above) but my role may not change them here.
-        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
+        raise ApiError(403, "forbidden", policy.reason("people.edit_resident")) from None
     return _detail(request, resident.pk)
 
 
 @router.post(
     "/residents/{int:resident_id}/move-in",
-    response={200: ResidentDetailOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: ResidentDetailOut, **ERRORS},
     summary="Move a resident into a dwelling (joining its household or starting one); history is kept",
 )
+@policy.operation("people.edit_resident", model="people.Resident")
 def move_in(request: HttpRequest, resident_id: int, payload: MoveInIn) -> Any:
     resident = _visible_or_404(request, resident_id)
     dwelling = Dwelling.objects.filter(pk=payload.dwelling).first() or Dwelling(pk=payload.dwelling)
@@ -372,29 +369,31 @@ def move_in(request: HttpRequest, resident_id: int, payload: MoveInIn) -> Any:
             on=payload.on,
         )
     except PermissionDenied:
-        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
+        raise ApiError(403, "forbidden", policy.reason("people.edit_resident")) from None
     return _detail(request, resident.pk)
 
 
 @router.post(
     "/residents/{int:resident_id}/move-out",
-    response={200: ResidentDetailOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: ResidentDetailOut, **ERRORS},
     summary="Record that a resident moved out or died; the person and their history are kept",
 )
+@policy.operation("people.edit_resident", model="people.Resident")
 def move_out(request: HttpRequest, resident_id: int, payload: MoveOutIn) -> Any:
     resident = _visible_or_404(request, resident_id)
     try:
         services.move_out(request.user, resident, on=payload.on, status=payload.status)
     except PermissionDenied:
-        raise ApiError(403, "forbidden", _("无权执行此操作")) from None
+        raise ApiError(403, "forbidden", policy.reason("people.edit_resident")) from None
     return _detail(request, resident.pk)
 
 
 @router.post(
     "/residents/{int:resident_id}/reveal",
-    response={200: RevealOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: RevealOut, **ERRORS},
     summary="Reveal one clear id number or phone (audited; 404 for roles that may not)",
 )
+@policy.operation("people.view_resident", model="people.Resident", reveals=True)
 def reveal(request: HttpRequest, resident_id: int, payload: RevealIn, response: HttpResponse) -> Any:
     resident = _visible_or_404(request, resident_id)
     try:
@@ -405,9 +404,8 @@ def reveal(request: HttpRequest, resident_id: int, payload: RevealIn, response: 
     return {"id": resident.pk, "what": payload.what, "value": value}
 
 
-@router.get(
-    "/households/{int:household_id}", response={200: HouseholdOut, 404: ErrorOut}, summary="One household"
-)
+@router.get("/households/{int:household_id}", response={200: HouseholdOut, **ERRORS}, summary="One household")
+@policy.operation("people.view_resident", model="people.Household")
 def get_household(request: HttpRequest, household_id: int) -> Any:
     members = (
         Membership.objects.filter(resident__in=Resident.objects.visible_to(request.user))

@@ -36,16 +36,24 @@ class ResidentStatus(models.TextChoices):
     DECEASED = "deceased", _("已故")
 
 
-# Tag codes the system knows. Restricted tags are only visible to roles in RESTRICTED_ROLES.
-TAGS: list[tuple[str, str, bool]] = [
-    ("elderly_alone", "独居老人", False),
-    ("disabled", "残疾人", False),
-    ("hypertension", "慢病:高血压", False),
-    ("diabetes", "慢病:糖尿病", False),
-    ("tuberculosis", "慢病:肺结核", False),
-    ("veteran", "退役军人", False),
-    ("senior_talent", "五老人员", False),
-    ("low_income", "低保户", False),
-    ("left_behind_child", "留守儿童", False),
-    ("watched", "重点人员", True),
+class TagSensitivity(models.TextChoices):
+    """Who may see a tag: see people/policy.py (the rules) and docs/access.md (the generated table)."""
+
+    ORDINARY = "ordinary", _("一般")
+    SENSITIVE = "sensitive", _("敏感（健康、低保、残疾、关爱）")
+    RESTRICTED = "restricted", _("受限（重点人员）")
+
+
+# Tag codes the system knows, with their sensitivity.
+TAGS: list[tuple[str, str, str]] = [
+    ("elderly_alone", "独居老人", TagSensitivity.SENSITIVE),
+    ("disabled", "残疾人", TagSensitivity.SENSITIVE),
+    ("hypertension", "慢病:高血压", TagSensitivity.SENSITIVE),
+    ("diabetes", "慢病:糖尿病", TagSensitivity.SENSITIVE),
+    ("tuberculosis", "慢病:肺结核", TagSensitivity.SENSITIVE),
+    ("veteran", "退役军人", TagSensitivity.ORDINARY),
+    ("senior_talent", "五老人员", TagSensitivity.ORDINARY),
+    ("low_income", "低保户", TagSensitivity.SENSITIVE),
+    ("left_behind_child", "留守儿童", TagSensitivity.SENSITIVE),
+    ("watched", "重点人员", TagSensitivity.RESTRICTED),
 ]

@@ -9,10 +9,9 @@ from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus
-from tongxin.people.models import Tag
+from tongxin.people.policy import visible_tags
 from tongxin.regions.address import resolve_address
 from tongxin.regions.models import Dwelling, Grid
-from tongxin.regions.scoping import Scope
 from tongxin.regions.services import reachable
 
 PAGE_SIZE = 50
@@ -24,9 +23,9 @@ def member_type_choices() -> list[tuple[str, str]]:
     return list(field.choices or [])
 
 
-def tag_choices(scope: Scope) -> list[tuple[str, str]]:
-    qs = Tag.objects.all() if scope.sees_restricted else Tag.objects.filter(restricted=False)
-    return [(t.code, t.name) for t in qs]
+def tag_choices(user: Any) -> list[tuple[str, str]]:
+    """The tags ``user`` may see, set and filter by (people/policy.py)."""
+    return [(t.code, t.name) for t in visible_tags(user)]
 
 
 class ResidentFilterForm(forms.Form):
@@ -51,9 +50,9 @@ class ResidentFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args: Any, scope: Scope, grids: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, grids: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tag"].choices = tag_choices(scope)  # type: ignore[attr-defined]
+        self.fields["tag"].choices = tag_choices(user)  # type: ignore[attr-defined]
         self.fields["residence_status"].choices = [("", _("全部")), *ResidenceStatus.choices]  # type: ignore[attr-defined]
         self.fields["member_type"].choices = [("", _("全部")), *member_type_choices()]  # type: ignore[attr-defined]
         self.fields["grid"].choices = [("", _("全部")), *((g.pk, g.name) for g in grids)]  # type: ignore[attr-defined]
@@ -91,11 +90,11 @@ class ResidentForm(forms.Form):
     relation = forms.ChoiceField(label=_("与户主关系"), choices=Relation.choices, initial=Relation.HEAD)
     start_household = forms.BooleanField(label=_("另立新户（本人为户主）"), required=False)
 
-    def __init__(self, *args: Any, user: Any, scope: Scope, editing: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.editing = editing
-        self.fields["tags"].choices = tag_choices(scope)  # type: ignore[attr-defined]
+        self.fields["tags"].choices = tag_choices(user)  # type: ignore[attr-defined]
         if editing:
             # Personal values are never put back into the form: empty means "keep what is stored".
             for name in ("address", "relation", "start_household"):

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,15 +17,14 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tongxin.core import policy
 from tongxin.core.models import ImportJob
 from tongxin.people import imports
-from tongxin.regions.choices import RegionKind, Role
+from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Grid, Region
-from tongxin.regions.scoping import scope_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 300 * 1024 * 1024
-EXPORT_ROLES = (Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER)
 
 
 class ImportForm(forms.Form):
@@ -42,22 +40,12 @@ class ImportForm(forms.Form):
         return f
 
 
-def _require_importer(request: HttpRequest) -> None:
-    if not imports.may_import(request.user):
-        raise Http404
-
-
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
-    _require_importer(request)
-    qs = ImportJob.objects.all()
-    if not request.user.is_superuser:
-        qs = qs.filter(created_by_id=request.user.pk)
-    return get_object_or_404(qs, pk=pk)
+    return policy.get_or_deny(ImportJob.objects.all(), request.user, "people.view_import", pk=pk)
 
 
-@login_required
+@policy.page("people.import")
 def import_list(request: HttpRequest) -> HttpResponse:
-    _require_importer(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -79,7 +67,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("people.view_import", model="core.ImportJob")
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     errors = job.errors or []
@@ -97,7 +85,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("people.view_import", model="core.ImportJob")
 def import_status(request: HttpRequest, pk: int) -> JsonResponse:
     job = _job_for(request, pk)
     return JsonResponse(
@@ -111,7 +99,7 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-@login_required
+@policy.page("people.view_import", model="core.ImportJob")
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     response = HttpResponse(imports.errors_csv(job), content_type="text/csv; charset=utf-8")
@@ -120,9 +108,8 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
+@policy.page("people.import")
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    _require_importer(request)
     if kind not in imports.KINDS:
         raise Http404
     response = HttpResponse(imports.template_workbook(kind), content_type=XLSX)
@@ -130,14 +117,14 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     return response
 
 
-@login_required
+@policy.page("people.export_roster", model="regions.Grid", query="grid")
 def roster_export(request: HttpRequest) -> FileResponse:
     """Grid roster (小区、楼栋、单元、户主、党员户) as .xlsx: ``?grid=<id>`` or ``?community=<id>``, scoped."""
-    if not scope_for(request.user).has_role(*EXPORT_ROLES):
-        raise Http404
     grid_id, community_id = request.GET.get("grid", ""), request.GET.get("community", "")
     if grid_id.isdigit():
-        grid = get_object_or_404(Grid.objects.visible_to(request.user), pk=int(grid_id))
+        grid = policy.get_or_deny(
+            Grid.objects.all(), request.user, "people.view_grid_roster", pk=int(grid_id)
+        )
         data, filename = imports.export_roster(request.user, grid=grid)
     elif community_id.isdigit():
         community = get_object_or_404(

@@ -45,17 +45,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tongxin.core import audit, pii
+from tongxin.core import audit, pii, policy
 from tongxin.core.models import AuditLog, ImportJob
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident, Tag
-from tongxin.regions.choices import RegionKind, Role
+from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Dwelling, Region
 from tongxin.regions.scoping import Scope, scope_for
 
 log = logging.getLogger(__name__)
 
-IMPORT_ROLES = (Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF)
 PROGRESS_EVERY = 5000
 LOOKUP_CHUNK = 5000
 
@@ -152,7 +151,7 @@ def kind_choices() -> list[tuple[str, Any]]:
 
 
 def may_import(user: Any) -> bool:
-    return bool(user and user.is_authenticated and scope_for(user).has_role(*IMPORT_ROLES))
+    return policy.can(user, "people.import")
 
 
 # --------------------------------------------------------------------------------------------------- errors

@@ -11,14 +11,20 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.people.choices import Gender, IdKind, Relation, ResidenceStatus, ResidentStatus
+from tongxin.people.choices import Gender, IdKind, Relation, ResidenceStatus, ResidentStatus, TagSensitivity
 from tongxin.people.querysets import HouseholdQuerySet, ResidentQuerySet
 
 
 class Tag(models.Model):
     code = models.SlugField(_("代码"), max_length=30, unique=True)
     name = models.CharField(_("名称"), max_length=30)
-    restricted = models.BooleanField(_("受限类别"), default=False, help_text=_("仅社区及以上和网格员可见"))
+    sensitivity = models.CharField(
+        _("敏感级别"),
+        max_length=10,
+        choices=TagSensitivity.choices,
+        default=TagSensitivity.ORDINARY,
+        help_text=_("敏感、受限标签仅居民名册的管理角色可见（见 docs/access.md）"),
+    )
 
     class Meta:
         verbose_name = _("人员标签")
@@ -27,6 +33,10 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.sensitivity != TagSensitivity.ORDINARY
 
 
 class Household(models.Model):

@@ -4,19 +4,16 @@ from typing import Any
 
 from django.db import models
 
-from tongxin.regions.scoping import scope_for
+from tongxin.core import policy
 
 
 class ResidentQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> ResidentQuerySet:
-        """Residents living in a dwelling inside the user's scope.
-
-        Restricted tags (watched person) are hidden from roles without ``sees_restricted`` where tags are shown
-        and filtered, not by hiding the person: a property clerk must still find the resident who called.
-        """
-        return self.filter(scope_for(user).q("dwelling__"))
+        """Residents the user may see in the registry (people.view_resident: registry roles, inside their
+        areas and grids; property staff and others see none)."""
+        return policy.restrict(self, user, "people.view_resident")
 
 
 class HouseholdQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> HouseholdQuerySet:
-        return self.filter(scope_for(user).q("dwelling__"))
+        return policy.restrict(self, user, "people.view_resident")  # the same registry rule as their members

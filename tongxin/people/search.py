@@ -30,8 +30,9 @@ class ResidentFilters:
     status: str = "active"
 
 
-def search_residents(qs: QuerySet, f: ResidentFilters, *, sees_restricted: bool = True) -> QuerySet:
-    """Apply the search box and filters to an already scoped resident queryset."""
+def search_residents(qs: QuerySet, f: ResidentFilters, *, tag_levels: list[str] | None = None) -> QuerySet:
+    """Apply the search box and filters to an already scoped resident queryset. ``tag_levels``: the tag
+    sensitivities the user may filter by (None: all)."""
     text = (f.q or "").strip()
     if text:
         qs = qs.filter(_text_q(text))
@@ -44,8 +45,8 @@ def search_residents(qs: QuerySet, f: ResidentFilters, *, sees_restricted: bool 
         from tongxin.people.models import Tag
 
         allowed = Tag.objects.filter(code__in=tags)
-        if not sees_restricted:
-            allowed = allowed.filter(restricted=False)
+        if tag_levels is not None:
+            allowed = allowed.filter(sensitivity__in=tag_levels)
         for tag_id in allowed.values_list("id", flat=True):
             qs = qs.filter(tags__id=tag_id)
         if len(tags) != len(list(allowed.values_list("id", flat=True))):

@@ -17,28 +17,16 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongxin.core import audit, pii
+from tongxin.core import audit, pii, policy
 from tongxin.core.models import AuditLog
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident, Tag
 from tongxin.people.pii import set_foreign_document, set_id_number, set_phone
-from tongxin.regions.choices import REVEAL_PHONE_ROLES, Role
+from tongxin.people.policy import visible_tag_levels
 from tongxin.regions.models import Dwelling
-from tongxin.regions.scoping import Scope, scope_for
 
-# Roles that may change the registry inside their scope. Property staff and departments only read.
-REGISTRY_WRITE_ROLES = frozenset({Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
-# The scope records, per node, the roles that may reveal a phone; those are exactly the writing roles, so the
-# same node list answers "may edit here?" without a second scope computation.
-assert REGISTRY_WRITE_ROLES == REVEAL_PHONE_ROLES
 REVEAL_FIELDS = ("id_number", "phone")
-
-
-def may_edit(scope: Scope, dwelling: Any) -> bool:
-    """Whether a user with ``scope`` may change residents living in ``dwelling``."""
-    if dwelling is None:
-        return scope.everything
-    return scope.everything or scope.covers(dwelling, scope.reveal_phone_nodes)
+REVEAL_ACTIONS = {"id_number": "people.reveal_id_number", "phone": "people.reveal_phone"}
 
 
 def snapshot(resident: Resident) -> dict[str, Any]:
@@ -62,23 +50,16 @@ def _not_found(field: str) -> ValidationError:
     return ValidationError({field: _("房屋不存在或不在您的管辖范围内")}, code="out_of_scope")
 
 
-def _check_resident(actor: Any, resident: Resident) -> Scope:
-    """The actor's scope, if they may change ``resident``; out of scope reads as "not found"."""
-    scope = scope_for(actor)
-    if not Resident.objects.visible_to(actor).filter(pk=resident.pk).exists() or not may_edit(
-        scope, resident.dwelling
-    ):
+def _check_resident(actor: Any, resident: Resident) -> None:
+    """Raise unless the actor may change ``resident`` (people.edit_resident); out of scope reads as "not found"."""
+    if not policy.can(actor, "people.edit_resident", resident):
         raise PermissionDenied(_("居民不存在或不在您的管辖范围内"))
-    return scope
 
 
 def _check_dwelling(actor: Any, dwelling: Dwelling | None, field: str = "dwelling") -> Dwelling:
-    scope = scope_for(actor)
     if dwelling is None:
         raise ValidationError({field: _("请选择房屋")}, code="required")
-    if not Dwelling.objects.visible_to(actor).filter(pk=dwelling.pk).exists() or not may_edit(
-        scope, dwelling
-    ):
+    if not policy.can(actor, "people.create_resident", dwelling):
         raise _not_found(field)
     return dwelling
 
@@ -220,18 +201,20 @@ def update_resident(
 @transaction.atomic
 def set_tags(actor: Any, resident: Resident, codes: Iterable[str], *, _checked: bool = False) -> list[str]:
     """Replace the tags the actor can see. Restricted tags are kept as they are for roles that cannot see them."""
-    scope = scope_for(actor) if _checked else _check_resident(actor, resident)
+    if not _checked:
+        _check_resident(actor, resident)
+    levels = visible_tag_levels(actor)
     wanted = sorted({c for c in codes if c})
     known = {t.code: t for t in Tag.objects.filter(code__in=wanted)}
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise ValidationError({"tags": _("未知标签：%(codes)s") % {"codes": "、".join(unknown)}})
-    if not scope.sees_restricted and any(t.restricted for t in known.values()):
+    if any(t.sensitivity not in levels for t in known.values()):
         raise ValidationError({"tags": _("您无权设置受限标签")})
     Resident.objects.select_for_update().filter(pk=resident.pk).first()
     current = list(resident.tags.all())
     before = sorted(t.code for t in current)
-    kept_hidden = [t for t in current if t.restricted and not scope.sees_restricted]
+    kept_hidden = [t for t in current if t.sensitivity not in levels]
     resident.tags.set([*known.values(), *kept_hidden])
     after = sorted({*(t.code for t in known.values()), *(t.code for t in kept_hidden)})
     if before != after:
@@ -373,10 +356,7 @@ def change_head(
     actor: Any, household: Household, new_head: Resident, *, old_head_relation: str = ""
 ) -> Household:
     """Make a current member the head; the old head (if still living there) takes ``old_head_relation``."""
-    scope = scope_for(actor)
-    if not Household.objects.visible_to(actor).filter(pk=household.pk).exists() or not may_edit(
-        scope, household.dwelling
-    ):
+    if not policy.can(actor, "people.change_head", household):
         raise PermissionDenied(_("家庭不存在或不在您的管辖范围内"))
     household = Household.objects.select_for_update().get(pk=household.pk)
     if household.ended_on is not None:
@@ -423,7 +403,7 @@ def reveal(actor: Any, resident: Resident, what: str) -> str:
     if what not in REVEAL_FIELDS:
         raise ValidationError({"what": _("只能查看证件号码或联系电话")})
     found = Resident.objects.visible_to(actor).select_related("dwelling").filter(pk=resident.pk).first()
-    if found is None or not scope_for(actor).may_reveal(found.dwelling, what):
+    if found is None or not policy.can(actor, REVEAL_ACTIONS[what], found):
         raise PermissionDenied(_("无权查看"))
     value = pii.decrypt(found.id_number_enc if what == "id_number" else found.phone_enc)
     audit.record(AuditLog.Action.REVEAL, found, actor=actor, field=what)

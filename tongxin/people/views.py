@@ -9,18 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.core import policy
 from tongxin.core.pagination import CappedPaginator
 from tongxin.people import services
 from tongxin.people.choices import Relation, ResidentStatus
@@ -31,25 +31,13 @@ from tongxin.people.forms import (
     ResidentForm,
     grid_choices_for,
 )
-from tongxin.people.models import Household, Membership, Resident, Tag
+from tongxin.people.models import Household, Membership, Resident
+from tongxin.people.policy import visible_tag_levels, visible_tags
 from tongxin.people.search import ResidentFilters, search_residents
-from tongxin.regions.choices import REGISTRY_ROLES, RegionKind
+from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Dwelling, Grid, Region
-from tongxin.regions.scoping import Scope, scope_for
 
 ADDRESS_RELATED = ("dwelling__estate", "dwelling__building", "dwelling__entrance")
-
-
-def registry_scope(request: HttpRequest) -> Scope:
-    """The user's scope, or 404 for users whose roles do not include the registry at all."""
-    scope = scope_for(request.user)
-    if not scope.has_role(*REGISTRY_ROLES):
-        raise Http404
-    return scope
-
-
-def visible_tags(scope: Scope) -> QuerySet[Tag]:
-    return Tag.objects.all() if scope.sees_restricted else Tag.objects.filter(restricted=False)
 
 
 def _form_errors(form: Any, exc: ValidationError) -> None:
@@ -61,11 +49,10 @@ def _form_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-@login_required
+@policy.page("people.list_residents")
 def resident_list(request: HttpRequest) -> HttpResponse:
-    scope = registry_scope(request)
     grids = list(grid_choices_for(request.user))
-    form = ResidentFilterForm(request.GET or None, scope=scope, grids=grids)
+    form = ResidentFilterForm(request.GET or None, user=request.user, grids=grids)
     # A filter the user may not use (e.g. a restricted tag) matches nobody rather than being ignored.
     valid = form.is_valid() or not form.is_bound
     data = form.cleaned_data if form.is_bound and valid else {}
@@ -80,11 +67,13 @@ def resident_list(request: HttpRequest) -> HttpResponse:
         status="" if status == "all" else status,
     )
     qs = search_residents(
-        Resident.objects.visible_to(request.user), filters, sees_restricted=scope.sees_restricted
+        policy.restrict(Resident.objects.all(), request.user, "people.list_residents"),
+        filters,
+        tag_levels=visible_tag_levels(request.user),
     )
     qs = (
         qs.select_related(*ADDRESS_RELATED, "party_member")
-        .prefetch_related(Prefetch("tags", queryset=visible_tags(scope), to_attr="shown_tags"))
+        .prefetch_related(Prefetch("tags", queryset=visible_tags(request.user), to_attr="shown_tags"))
         .order_by("pk")
     )
     for code in data.get("tag") or ():
@@ -100,7 +89,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query,
-            "may_create": scope.has_role(*services.REGISTRY_WRITE_ROLES),
+            "may_create": policy.can(request.user, "people.create_resident"),
         },
     )
 
@@ -112,8 +101,8 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _resident_or_404(request: HttpRequest, pk: int) -> Resident:
-    qs = Resident.objects.visible_to(request.user).select_related(
+def _resident_or_404(request: HttpRequest, pk: int, action: str = "people.view_resident") -> Resident:
+    qs = Resident.objects.select_related(
         *ADDRESS_RELATED,
         "dwelling__grid",
         "household__head",
@@ -121,7 +110,7 @@ def _resident_or_404(request: HttpRequest, pk: int) -> Resident:
         "party_member__service_post",
         "party_member__employer",
     )
-    return get_object_or_404(qs, pk=pk)
+    return policy.get_or_deny(qs, request.user, action, pk=pk)
 
 
 def _party_member(resident: Resident) -> Any:
@@ -131,14 +120,14 @@ def _party_member(resident: Resident) -> Any:
         return None
 
 
-@login_required
+@policy.page("people.view_resident", model="people.Resident")
 def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = registry_scope(request)
     resident = _resident_or_404(request, pk)
-    return render(request, "people/resident_detail.html", _detail_context(request, scope, resident))
+    return render(request, "people/resident_detail.html", _detail_context(request, resident))
 
 
-def _detail_context(request: HttpRequest, scope: Scope, resident: Resident, **extra: Any) -> dict[str, Any]:
+def _detail_context(request: HttpRequest, resident: Resident, **extra: Any) -> dict[str, Any]:
+    user = request.user
     members: list[Resident] = []
     if resident.household_id:
         members = list(
@@ -153,29 +142,29 @@ def _detail_context(request: HttpRequest, scope: Scope, resident: Resident, **ex
         )
         .order_by("moved_in_on", "pk")
     )
-    editable = services.may_edit(scope, resident.dwelling)
+    editable = policy.can(user, "people.edit_resident", resident)
     return {
         "resident": resident,
-        "tags": list(resident.tags.filter(pk__in=visible_tags(scope).values("pk"))),
+        "tags": list(resident.tags.filter(pk__in=visible_tags(user).values("pk"))),
         "members": members,
         "history": history,
         "party_member": _party_member(resident),
-        "may_reveal_id": bool(resident.id_number_enc) and scope.may_reveal(resident.dwelling, "id_number"),
-        "may_reveal_phone": bool(resident.phone_enc) and scope.may_reveal(resident.dwelling, "phone"),
+        "may_reveal_id": bool(resident.id_number_enc)
+        and policy.can(user, "people.reveal_id_number", resident),
+        "may_reveal_phone": bool(resident.phone_enc) and policy.can(user, "people.reveal_phone", resident),
         "may_edit": editable,
         "move_form": extra.pop("move_form", None) or (MoveForm(user=request.user) if editable else None),
         **extra,
     }
 
 
-@login_required
+@policy.page("people.view_resident", model="people.Resident", reveals=True)
 @require_POST
 def resident_reveal(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     """Show one clear value to an authorised role; the service writes the audit record."""
-    registry_scope(request)
-    resident = _resident_or_404(request, pk)
     if what not in services.REVEAL_FIELDS:
         raise Http404
+    resident = _resident_or_404(request, pk, services.REVEAL_ACTIONS[what])
     try:
         value = services.reveal(request.user, resident, what)
     except PermissionDenied:
@@ -185,13 +174,10 @@ def resident_reveal(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     return response
 
 
-@login_required
+@policy.page("people.create_resident")
 def resident_create(request: HttpRequest) -> HttpResponse:
-    scope = registry_scope(request)
-    if not scope.has_role(*services.REGISTRY_WRITE_ROLES):
-        raise Http404
     initial = {"address": request.GET.get("address", "")}
-    form = ResidentForm(request.POST or None, user=request.user, scope=scope, initial=initial)
+    form = ResidentForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -216,13 +202,10 @@ def resident_create(request: HttpRequest) -> HttpResponse:
     return render(request, "people/resident_form.html", {"form": form, "resident": None})
 
 
-@login_required
+@policy.page("people.edit_resident", model="people.Resident")
 def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = registry_scope(request)
-    resident = _resident_or_404(request, pk)
-    if not services.may_edit(scope, resident.dwelling):
-        raise Http404
-    shown = [t.code for t in resident.tags.filter(pk__in=visible_tags(scope).values("pk"))]
+    resident = _resident_or_404(request, pk, "people.edit_resident")
+    shown = [t.code for t in resident.tags.filter(pk__in=visible_tags(request.user).values("pk"))]
     initial = {
         "name": resident.name,
         "id_kind": resident.id_kind,
@@ -230,7 +213,7 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "skills": resident.skills,
         "tags": shown,
     }
-    form = ResidentForm(request.POST or None, user=request.user, scope=scope, editing=True, initial=initial)
+    form = ResidentForm(request.POST or None, user=request.user, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -254,13 +237,10 @@ def resident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "people/resident_form.html", {"form": form, "resident": resident})
 
 
-@login_required
+@policy.page("people.edit_resident", model="people.Resident")
 @require_POST
 def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = registry_scope(request)
-    resident = _resident_or_404(request, pk)
-    if not services.may_edit(scope, resident.dwelling):
-        raise Http404
+    resident = _resident_or_404(request, pk, "people.edit_resident")
     form = MoveForm(request.POST, user=request.user)
     if form.is_valid():
         try:
@@ -276,17 +256,14 @@ def resident_move(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("已办理迁入"))
             return redirect("people:resident_detail", pk=resident.pk)
-    context = _detail_context(request, scope, resident, move_form=form)
+    context = _detail_context(request, resident, move_form=form)
     return render(request, "people/resident_detail.html", context, status=400)
 
 
-@login_required
+@policy.page("people.edit_resident", model="people.Resident")
 @require_POST
 def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = registry_scope(request)
-    resident = _resident_or_404(request, pk)
-    if not services.may_edit(scope, resident.dwelling):
-        raise Http404
+    resident = _resident_or_404(request, pk, "people.edit_resident")
     status = request.POST.get("status") or ResidentStatus.MOVED_OUT
     try:
         services.move_out(request.user, resident, status=status)
@@ -297,14 +274,13 @@ def resident_move_out(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("people:resident_detail", pk=resident.pk)
 
 
-@login_required
+@policy.page("people.view_household", model="regions.Dwelling")
 def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A dwelling with its floor area, the household living there now and the households before."""
-    scope = registry_scope(request)
-    dwelling = get_object_or_404(
-        Dwelling.objects.visible_to(request.user).select_related(
-            "estate", "building", "entrance", "community", "grid"
-        ),
+    dwelling = policy.get_or_deny(
+        Dwelling.objects.select_related("estate", "building", "entrance", "community", "grid"),
+        request.user,
+        "people.view_household",
         pk=pk,
     )
     households = list(
@@ -327,18 +303,17 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dwelling": dwelling,
             "current": current,
             "past": past,
-            "may_edit": services.may_edit(scope, dwelling),
+            "may_edit": policy.can(request.user, "people.create_resident", dwelling),
             "relations": [c for c in Relation.choices if c[0] != Relation.HEAD],
         },
     )
 
 
-@login_required
+@policy.page("people.change_head", model="people.Household")
 @require_POST
 def household_change_head(request: HttpRequest, pk: int) -> HttpResponse:
-    registry_scope(request)
-    household = get_object_or_404(
-        Household.objects.visible_to(request.user).select_related("dwelling"), pk=pk
+    household = policy.get_or_deny(
+        Household.objects.select_related("dwelling"), request.user, "people.change_head", pk=pk
     )
     new_head_id = _int(request.POST.get("new_head"))
     new_head = Resident.objects.filter(pk=new_head_id, household=household).first() if new_head_id else None
@@ -357,12 +332,14 @@ def household_change_head(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("people:household_detail", pk=household.dwelling_id)
 
 
-@login_required
+@policy.page("people.view_grid_roster", model="regions.Grid")
 def grid_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A grid: code, chief, workers, party branch, buildings and its roster (一表)."""
-    registry_scope(request)
-    grid = get_object_or_404(
-        Grid.objects.visible_to(request.user).select_related("community", "chief", "party_branch"), pk=pk
+    grid = policy.get_or_deny(
+        Grid.objects.select_related("community", "chief", "party_branch"),
+        request.user,
+        "people.view_grid_roster",
+        pk=pk,
     )
     try:
         branch = grid.party_branch  # type: ignore[attr-defined]

@@ -27,6 +27,9 @@ class WeighInAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # append-only, like the ledger rows they record
+
 
 @admin.register(Redemption)
 class RedemptionAdmin(WeighInAdmin):

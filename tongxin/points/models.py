@@ -1,7 +1,8 @@
 """Points: waste-sorting weigh-ins, rules for good deeds, the rewards shop and its redemptions.
 
-Balances live on the shared ledger (:mod:`tongxin.volunteers.ledger`, unit ``points``): a household account
-(and a person account where wanted) against the community's account.
+Balances live on the shared ledger (:mod:`tongxin.ledger`, unit ``points``): a household account (and a person
+account where wanted) against the community's account. Weigh-ins and redemptions are the points' own records
+of what happened: append-only like the ledger rows they stand beside (a mistake is corrected by a reversal).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from tongxin.core.db import AppendOnlyModel
 
 AMOUNT = {"max_digits": 14, "decimal_places": 2}
 
@@ -65,7 +68,7 @@ class CollectionPoint(models.Model):
         return self.name
 
 
-class WeighIn(models.Model):
+class WeighIn(AppendOnlyModel):
     """One weighing at a collection point: waste type × kg × rate points to a household."""
 
     household = models.ForeignKey("people.Household", on_delete=models.PROTECT, related_name="weigh_ins")
@@ -79,7 +82,7 @@ class WeighIn(models.Model):
     points = models.DecimalField(_("积分"), max_digits=14, decimal_places=2)
     idempotency_key = models.CharField(max_length=120, unique=True)
     transaction = models.OneToOneField(
-        "volunteers.LedgerTransaction", on_delete=models.PROTECT, related_name="weigh_in"
+        "ledger.LedgerTransaction", on_delete=models.PROTECT, related_name="weigh_in"
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -133,13 +136,13 @@ class Reward(models.Model):
         return self.name
 
 
-class Redemption(models.Model):
+class Redemption(AppendOnlyModel):
     household = models.ForeignKey("people.Household", on_delete=models.PROTECT, related_name="redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     quantity = models.PositiveIntegerField(_("数量"), default=1)
     points = models.DecimalField(_("积分"), max_digits=14, decimal_places=2)
     transaction = models.OneToOneField(
-        "volunteers.LedgerTransaction", on_delete=models.PROTECT, related_name="redemption"
+        "ledger.LedgerTransaction", on_delete=models.PROTECT, related_name="redemption"
     )
     redeemed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

@@ -16,12 +16,13 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongxin.core import audit
+from tongxin.core import audit, policy
 from tongxin.core.models import AuditLog
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import AccountKind, TransactionKind, Unit
+from tongxin.ledger.models import Account, Entry
+from tongxin.points.choices import POINTS_EARNING_KINDS
 from tongxin.points.models import PointRule, PointsPolicy, Redemption, Reward, WasteType, WeighIn
-from tongxin.volunteers import ledger
-from tongxin.volunteers.choices import POINTS_EARNING_KINDS, AccountKind, TransactionKind, Unit
-from tongxin.volunteers.models import Entry
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -117,6 +118,24 @@ def award_points(
     return posted.transaction
 
 
+def on_service_rewarded(
+    sender: Any = None,
+    *,
+    resident: Any,
+    points: Decimal,
+    memo: str,
+    reference: str,
+    actor: Any = None,
+    **kwargs: Any,
+) -> None:
+    """Receiver of :data:`tongxin.ledger.signals.service_rewarded`: points for a verified service (an activity
+    that rewards points) go to the resident's household, once per ``reference``."""
+    household = getattr(resident, "household", None)
+    if household is None or household.dwelling_id is None or Decimal(points) <= 0:
+        return
+    award_points(household, points, memo=memo, idempotency_key=reference, actor=actor)
+
+
 def award_by_rule(household: Any, rule: PointRule, *, reference: str, actor: Any = None) -> Any:
     """Points for a good deed by rule; ``reference`` identifies the deed so it is credited once."""
     if rule.community_id != household.dwelling.community_id:
@@ -124,6 +143,29 @@ def award_by_rule(household: Any, rule: PointRule, *, reference: str, actor: Any
     return award_points(
         household, rule.points, memo=rule.name, idempotency_key=f"rule:{rule.pk}:{reference}", actor=actor
     )
+
+
+@transaction.atomic
+def add_reward(community: Any, *, actor: Any, name: str, price: Decimal, stock: int) -> Reward:
+    """Put goods on the shelf of ``community``'s rewards shop."""
+    policy.require(actor, "points.add_reward", community)
+    reward = Reward.objects.create(community=community, name=name, price=price, stock=stock)
+    audit.record(
+        AuditLog.Action.CREATE, reward, actor=actor, after={"name": reward.name, "stock": reward.stock}
+    )
+    return reward
+
+
+@transaction.atomic
+def restock(reward: Reward, quantity: int, *, actor: Any) -> Reward:
+    """Add ``quantity`` to the stock (one conditional UPDATE: concurrent redemptions are not lost)."""
+    policy.require(actor, "points.restock", reward)
+    if quantity < 1:
+        raise PointsError(_("补货数量至少为1"))
+    Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + quantity)
+    reward.refresh_from_db(fields=["stock"])
+    audit.record(AuditLog.Action.UPDATE, reward, actor=actor, field="stock", after={"added": quantity})
+    return reward
 
 
 def is_exchange_day(community_id: int, day: dt.date | None = None) -> bool:
@@ -223,8 +265,6 @@ def expire_points(community: Any, *, today: dt.date | None = None, actor: Any = 
     )
     sink = ledger.community_account(community, Unit.POINTS)
     count = 0
-    from tongxin.volunteers.models import Account
-
     for account in Account.objects.filter(
         community=community, unit=Unit.POINTS, kind=AccountKind.HOUSEHOLD, balance__gt=0
     ).order_by("pk"):

@@ -1,4 +1,8 @@
-"""Points pages: staff weigh-ins, the rewards shop and exchange day, leaderboards; residents' points and shop."""
+"""Points pages: staff weigh-ins, the rewards shop and exchange day, leaderboards; residents' points and shop.
+
+Every view declares its action (``points/policy.py``); households, rewards and communities are fetched through
+``policy.get_or_deny``/``restrict``, so anything outside the user's scope answers 404.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +11,38 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.core import policy
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.policy import home_community_id, resident_of
 from tongxin.people.models import Household, Resident
 from tongxin.points import services
 from tongxin.points.forms import RedeemForm, RewardForm, WeighInForm
 from tongxin.points.models import CollectionPoint, PointRule, Redemption, Reward, WasteType, WeighIn
-from tongxin.volunteers import ledger
-from tongxin.volunteers.access import community_q, is_staff_user, may_manage, resident_of, staff_community_ids
-from tongxin.volunteers.choices import Unit
+from tongxin.regions.models import Region
+from tongxin.regions.policy import community_ids
 
 PAGE = 50
 
 
-def _staff(request: HttpRequest) -> None:
-    if not is_staff_user(request.user):
-        raise Http404
+def _household(request: HttpRequest, pk: Any, action: str) -> Household:
+    households = Household.objects.select_related("dwelling__community")
+    return policy.get_or_deny(households, request.user, action, pk=pk or 0)
 
 
-def _household(request: HttpRequest, pk: Any) -> Household:
-    return get_object_or_404(
-        Household.objects.visible_to(request.user).select_related("dwelling__community"), pk=pk
-    )
-
-
-@login_required
+@policy.page("points.view_home")
 def home(request: HttpRequest) -> HttpResponse:
-    """Weigh-ins at a collection point: find the household, weigh, credit."""
-    if not is_staff_user(request.user):
+    """Weigh-ins at a collection point: find the household, weigh, credit. Residents go to their own points."""
+    if not policy.can(request.user, "points.record_weigh_in"):
         return redirect("points:mine")
-    communities = staff_community_ids(request.user)
+    communities = community_ids(request.user)
     form = WeighInForm(request.POST or None, initial={"token": secrets.token_hex(16)})
     waste_types = WasteType.objects.filter(community_id__in=communities).order_by("community_id", "pk")
     form.fields["waste_type"].widget.choices = [(w.pk, f"{w.name}（{w.rate}/kg）") for w in waste_types]
@@ -53,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "award":
         return _award(request, rules)
     if request.method == "POST" and form.is_valid():
-        household = _household(request, form.cleaned_data["household"])
+        household = _household(request, form.cleaned_data["household"], "points.record_weigh_in")
         waste = get_object_or_404(waste_types, pk=form.cleaned_data["waste_type"])
         point = points_qs.filter(pk=form.cleaned_data.get("collection_point") or 0).first()
         try:
@@ -82,8 +81,9 @@ def home(request: HttpRequest) -> HttpResponse:
             .select_related("dwelling__estate", "dwelling__building", "dwelling__entrance")
             .order_by("name", "pk")[:20]
         )
+    households = policy.restrict(Household.objects.all(), request.user, "points.record_weigh_in")
     recent = (
-        WeighIn.objects.filter(household__in=Household.objects.visible_to(request.user))
+        WeighIn.objects.filter(household__in=households)
         .select_related("waste_type", "household__dwelling__estate", "household__dwelling__building")
         .select_related("household__dwelling__entrance")
         .order_by("-at", "-pk")
@@ -98,7 +98,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _award(request: HttpRequest, rules: Any) -> HttpResponse:
     """Points for a good deed by rule; the reference (e.g. "2026-11 楼道保洁") makes a repeat credit once."""
-    household = _household(request, request.POST.get("household") or 0)
+    household = _household(request, request.POST.get("household"), "points.award")
     rule = get_object_or_404(rules, pk=request.POST.get("rule") or 0)
     reference = (request.POST.get("reference") or "").strip()[:60]
     if not reference:
@@ -112,49 +112,43 @@ def _award(request: HttpRequest, rules: Any) -> HttpResponse:
     return redirect("points:home")
 
 
-@login_required
+@policy.page("points.view_shop")
 def shop(request: HttpRequest) -> HttpResponse:
-    _staff(request)
-    communities = staff_community_ids(request.user)
     rewards = (
-        Reward.objects.filter(community_q(request.user))
+        policy.restrict(Reward.objects.all(), request.user, "points.view_shop")
         .select_related("community")
         .order_by("community_id", "price", "pk")
     )
-    managed = [c for c in communities if may_manage(request.user, c)]
-    reward_form = RewardForm(request.POST if request.POST.get("action") == "add" else None)
-    redeem_form = RedeemForm(request.POST if request.POST.get("action") == "redeem" else None)
+    action = request.POST.get("action")
+    reward_form = RewardForm(request.POST if action == "add" else None)
+    redeem_form = RedeemForm(request.POST if action == "redeem" else None)
     redeem_form.fields["reward"].widget.choices = [
         (r.pk, f"{r.name}（{r.price}）") for r in rewards if r.active
     ]
     if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "add" and managed and reward_form.is_valid():
-            from tongxin.core import audit
-            from tongxin.core.models import AuditLog
-
-            community_id = int(request.POST.get("community") or managed[0])
-            if community_id not in managed:
-                raise Http404
-            reward = Reward.objects.create(community_id=community_id, **reward_form.cleaned_data)
-            audit.record(AuditLog.Action.CREATE, reward, after={"name": reward.name, "stock": reward.stock})
+        if action == "add" and reward_form.is_valid():
+            communities = policy.restrict(
+                Region.objects.filter(kind="community"), request.user, "points.add_reward"
+            ).order_by("pk")
+            chosen = request.POST.get("community") or communities.values_list("pk", flat=True).first()
+            community = policy.get_or_deny(communities, request.user, "points.add_reward", pk=chosen or 0)
+            services.add_reward(community, actor=request.user, **reward_form.cleaned_data)
             messages.success(request, _("已上架"))
             return redirect("points:shop")
         if action == "restock":
-            reward = get_object_or_404(rewards, pk=request.POST.get("reward") or 0)
-            if reward.community_id not in managed:
-                raise Http404
-            n = int(request.POST.get("n") or 0)
-            if n > 0:
-                from tongxin.core import audit
-                from tongxin.core.models import AuditLog
-
-                Reward.objects.filter(pk=reward.pk).update(stock=F("stock") + n)
-                audit.record(AuditLog.Action.UPDATE, reward, field="stock", after={"added": n})
+            reward = policy.get_or_deny(
+                Reward.objects.all(), request.user, "points.restock", pk=request.POST.get("reward") or 0
+            )
+            try:
+                services.restock(reward, int(request.POST.get("n") or 0), actor=request.user)
                 messages.success(request, _("已补货"))
+            except (services.PointsError, ValueError) as err:
+                messages.error(request, str(err))
             return redirect("points:shop")
         if action == "redeem" and redeem_form.is_valid():
-            household = _household(request, redeem_form.cleaned_data["household"])
+            household = _household(
+                request, redeem_form.cleaned_data["household"], "points.redeem_for_household"
+            )
             reward = get_object_or_404(rewards, pk=redeem_form.cleaned_data["reward"])
             try:
                 services.redeem(household, reward, redeem_form.cleaned_data["quantity"], actor=request.user)
@@ -162,8 +156,9 @@ def shop(request: HttpRequest) -> HttpResponse:
             except services.PointsError as err:
                 messages.error(request, str(err))
             return redirect("points:shop")
+    households = policy.restrict(Household.objects.all(), request.user, "points.redeem_for_household")
     redemptions = (
-        Redemption.objects.filter(household__in=Household.objects.visible_to(request.user))
+        Redemption.objects.filter(household__in=households)
         .select_related("reward", "household__dwelling__estate", "household__dwelling__building")
         .select_related("household__dwelling__entrance")
         .order_by("-at", "-pk")[:30]
@@ -175,22 +170,20 @@ def shop(request: HttpRequest) -> HttpResponse:
             "rewards": rewards,
             "reward_form": reward_form,
             "redeem_form": redeem_form,
-            "can_manage": bool(managed),
             "redemptions": redemptions,
-            "exchange_today": {c: services.is_exchange_day(c) for c in communities},
         },
     )
 
 
-@login_required
+@policy.page("points.view_leaderboards")
 def leaderboards(request: HttpRequest) -> HttpResponse:
-    if is_staff_user(request.user):
-        communities = staff_community_ids(request.user)
+    if policy.can(request.user, "points.view_shop"):
+        communities = community_ids(request.user)
     else:
-        me = resident_of(request.user)
-        if me is None or me.dwelling is None:
-            raise Http404
-        communities = [me.dwelling.community_id]
+        home = home_community_id(request.user)
+        if home is None:
+            return render(request, "ledger/no_resident.html", {"title": _("积分排行榜")})
+        communities = [home]
     today = timezone.localdate()
     start = today.replace(day=1) if request.GET.get("period") != "year" else today.replace(month=1, day=1)
     return render(
@@ -206,40 +199,43 @@ def leaderboards(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------------- residents
-def _me(request: HttpRequest) -> tuple[Resident, Household, int]:
-    """The signed-in resident, their household and their community, or 404."""
+def _my_household(request: HttpRequest) -> Household | None:
+    """The signed-in resident's household (in a dwelling), or None."""
     me = resident_of(request.user)
     if me is None or me.household is None or me.dwelling is None:
-        raise Http404
-    return me, me.household, me.dwelling.community_id
+        return None
+    return me.household
 
 
-@login_required
+@policy.page("points.view_own")
 def mine(request: HttpRequest) -> HttpResponse:
-    _resident, household, community_id = _me(request)
+    household = _my_household(request)
+    if household is None:
+        return render(request, "ledger/no_resident.html", {"title": _("我的家庭积分")})
+    community_id = household.dwelling.community_id
     account = ledger.household_account(household, Unit.POINTS)
     today = timezone.localdate()
     st = ledger.statement(account, today - dt.timedelta(days=90), today)
-    rewards = Reward.objects.filter(community_id=community_id, active=True).order_by("price", "pk")
-    policy = services.policy_for(community_id)
+    rewards = policy.restrict(Reward.objects.filter(active=True), request.user, "points.redeem_own")
+    policy_row = services.policy_for(community_id)
     return render(
         request,
         "points/mine.html",
         {
             "account": account,
             "st": st,
-            "rewards": rewards,
-            "exchange_day": policy.exchange_day,
-            "is_exchange_day": today.day == policy.exchange_day,
+            "rewards": rewards.order_by("price", "pk"),
+            "exchange_day": policy_row.exchange_day,
+            "is_exchange_day": today.day == policy_row.exchange_day,
         },
     )
 
 
-@login_required
+@policy.page("points.redeem_own", model="points.Reward")
 @require_POST
 def redeem_mine(request: HttpRequest, pk: int) -> HttpResponse:
-    _resident, household, community_id = _me(request)
-    reward = get_object_or_404(Reward, pk=pk, community_id=community_id, active=True)
+    reward = policy.get_or_deny(Reward.objects.filter(active=True), request.user, "points.redeem_own", pk=pk)
+    household = resident_of(request.user).household  # the rule's condition: the user belongs to a household
     try:
         services.redeem(household, reward, 1, actor=request.user)
         messages.success(request, _("兑换成功：%(r)s，请到社区领取") % {"r": reward.name})

@@ -11,15 +11,13 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from tongxin.core.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ErrorOut, Ref, paginate
+from tongxin.core import policy
+from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, Ref, paginate
 from tongxin.regions.address import resolve_address
 from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Dwelling, Grid, Region
 
 router = Router(tags=["regions"])
-
-PageNumber = Query(1, ge=1, description="1-based page number")
-PageSize = Query(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"at most {MAX_PAGE_SIZE}")
 
 
 # --- schemas ----------------------------------------------------------------------------------------------
@@ -41,13 +39,6 @@ class RegionOut(Schema):
 class RegionDetailOut(RegionOut):
     ancestors: list[Ref] = Field(description="From the subdistrict down to the parent (only those visible)")
     children: list[Ref] = Field(description="Visible child nodes")
-
-
-class RegionPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    items: list[RegionOut]
 
 
 class UserRef(Schema):
@@ -87,13 +78,6 @@ class GridDetailOut(GridOut):
     polygon: dict | None = Field(description="GeoJSON geometry of the grid, if drawn")
 
 
-class GridPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    items: list[GridOut]
-
-
 class DwellingOut(Schema):
     id: int
     number: str
@@ -108,13 +92,6 @@ class DwellingOut(Schema):
     grid_id: int
 
 
-class DwellingPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    items: list[DwellingOut]
-
-
 class ResolvedAddressOut(Schema):
     level: str = Field(description="The most precise level found: estate, building, entrance or dwelling")
     estate: Ref
@@ -127,13 +104,15 @@ class ResolvedAddressOut(Schema):
 
 
 def _dwellings(request: HttpRequest) -> QuerySet[Dwelling]:
-    return Dwelling.objects.visible_to(request.user).select_related("estate", "building", "entrance")
+    return policy.restrict(Dwelling.objects.all(), request.user, "regions.list_dwellings").select_related(
+        "estate", "building", "entrance"
+    )
 
 
 def _grids(request: HttpRequest) -> QuerySet[Grid]:
     buildings = Region.objects.filter(kind=RegionKind.BUILDING).order_by("path")
     return (
-        Grid.objects.visible_to(request.user)
+        policy.restrict(Grid.objects.all(), request.user, "regions.view_grid")
         .select_related("community", "chief")
         .prefetch_related("workers", Prefetch("regions", queryset=buildings))
         .order_by("code")
@@ -143,7 +122,8 @@ def _grids(request: HttpRequest) -> QuerySet[Grid]:
 # --- endpoints --------------------------------------------------------------------------------------------
 
 
-@router.get("", response=RegionPage, summary="Region tree nodes visible to me")
+@router.get("", response={200: Paged[RegionOut], **ERRORS}, summary="Region tree nodes visible to me")
+@policy.operation("regions.view_tree")
 def list_regions(
     request: HttpRequest,
     kind: RegionKind | None = None,
@@ -159,19 +139,19 @@ def list_regions(
     return paginate(qs, page, page_size)
 
 
-@router.get("/{int:region_id}", response={200: RegionDetailOut, 404: ErrorOut}, summary="One region node")
+@router.get("/{int:region_id}", response={200: RegionDetailOut, **ERRORS}, summary="One region node")
+@policy.operation("regions.view_node", model="regions.Region")
 def get_region(request: HttpRequest, region_id: int) -> Any:
     visible = Region.objects.visible_to(request.user)
-    region = visible.filter(pk=region_id).first()
-    if region is None:
-        raise Http404
+    region = policy.get_or_deny(Region.objects.all(), request.user, "regions.view_node", pk=region_id)
     out = RegionOut.model_validate(region).model_dump()
     out["ancestors"] = list(visible.filter(pk__in=region.ancestor_ids()[:-1]).order_by("depth"))
     out["children"] = list(visible.filter(parent=region).order_by("path"))
     return out
 
 
-@router.get("/grids/", response=GridPage, summary="Grids visible to me")
+@router.get("/grids/", response={200: Paged[GridOut], **ERRORS}, summary="Grids visible to me")
+@policy.operation("regions.view_grid")
 def list_grids(
     request: HttpRequest,
     community: int | None = None,
@@ -186,9 +166,10 @@ def list_grids(
 
 @router.get(
     "/grids/{int:grid_id}",
-    response={200: GridDetailOut, 404: ErrorOut},
+    response={200: GridDetailOut, **ERRORS},
     summary="One grid: code, chief, workers, buildings, polygon",
 )
+@policy.operation("regions.view_grid", model="regions.Grid")
 def get_grid(request: HttpRequest, grid_id: int) -> Any:
     grid = _grids(request).filter(pk=grid_id).first()
     if grid is None:
@@ -196,7 +177,8 @@ def get_grid(request: HttpRequest, grid_id: int) -> Any:
     return grid
 
 
-@router.get("/dwellings/", response=DwellingPage, summary="Dwellings visible to me")
+@router.get("/dwellings/", response={200: Paged[DwellingOut], **ERRORS}, summary="Dwellings visible to me")
+@policy.operation("regions.list_dwellings")
 def list_dwellings(
     request: HttpRequest,
     building: int | None = None,
@@ -213,9 +195,8 @@ def list_dwellings(
     return paginate(qs.order_by("entrance_id", "number", "id"), page, page_size)
 
 
-@router.get(
-    "/dwellings/{int:dwelling_id}", response={200: DwellingOut, 404: ErrorOut}, summary="One dwelling"
-)
+@router.get("/dwellings/{int:dwelling_id}", response={200: DwellingOut, **ERRORS}, summary="One dwelling")
+@policy.operation("regions.list_dwellings", model="regions.Dwelling")
 def get_dwelling(request: HttpRequest, dwelling_id: int) -> Any:
     dwelling = _dwellings(request).filter(pk=dwelling_id).first()
     if dwelling is None:
@@ -225,9 +206,10 @@ def get_dwelling(request: HttpRequest, dwelling_id: int) -> Any:
 
 @router.get(
     "/resolve",
-    response={200: ResolvedAddressOut, 404: ErrorOut},
+    response={200: ResolvedAddressOut, **ERRORS},
     summary="Resolve address text such as 锦绣江山3栋2单元501",
 )
+@policy.operation("regions.resolve_address")
 def resolve(
     request: HttpRequest,
     address: str = Query(..., min_length=1, max_length=200, description="e.g. 锦绣江山3栋2单元501"),

@@ -59,18 +59,45 @@ def _follow(obj: Any, prefix: str) -> Any:
 
 class InScope:
     """Objects that carry the location fields (``community_id``, ``grid_id`` …), directly or behind ``prefix``
-    (``"dwelling__"``), inside the user's scope."""
+    (``"dwelling__"``), inside the user's scope. ``registry=True`` leaves out the estates a property company
+    serves: the population registry is not the property company's business."""
 
-    def __init__(self, prefix: str = "", description: Any = None) -> None:
+    def __init__(self, prefix: str = "", description: Any = None, *, registry: bool = False) -> None:
         self.prefix = prefix
-        self.description = description or _("在本人管辖范围内")
+        self.registry = registry
+        self.description = description or (
+            _("在本人管辖的区域或网格内（不含物业服务范围）") if registry else _("在本人管辖范围内")
+        )
+
+    def scope(self, user: Any) -> Any:
+        scope = scope_for(user)
+        return scope.registry() if self.registry else scope
 
     def filter(self, qs: QuerySet, user: Any) -> QuerySet:
-        return qs.filter(scope_for(user).q(self.prefix))
+        return qs.filter(self.scope(user).q(self.prefix))
 
     def test(self, user: Any, obj: Any) -> bool:
         target = _follow(obj, self.prefix)
-        return target is not None and scope_for(user).covers(target)
+        return target is not None and self.scope(user).covers(target)
+
+
+class RevealScope:
+    """Where the user may reveal a clear id number (``what="id_number"``) or phone: the nodes of the roles that
+    may reveal it (see regions/choices.py REVEAL_*_ROLES)."""
+
+    def __init__(self, what: str, prefix: str = "", description: Any = None) -> None:
+        self.what = what
+        self.prefix = prefix
+        self.description = description or _("在本人有权查看明文的区域或网格内")
+
+    def filter(self, qs: QuerySet, user: Any) -> QuerySet:
+        scope = scope_for(user)
+        nodes = scope.reveal_id_nodes if self.what == "id_number" else scope.reveal_phone_nodes
+        return qs.filter(scope.nodes_q(nodes, self.prefix))
+
+    def test(self, user: Any, obj: Any) -> bool:
+        target = _follow(obj, self.prefix)
+        return target is not None and scope_for(user).may_reveal(target, self.what)
 
 
 class RegionInScope:

@@ -10,7 +10,7 @@ with :meth:`Scope.q`; models that live in a dwelling pass the path to it as ``pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Q
@@ -91,6 +91,22 @@ class Scope:
             return True
         nodes = self.reveal_id_nodes if what == "id_number" else self.reveal_phone_nodes
         return self.covers(obj, nodes)
+
+    def registry(self) -> Scope:
+        """The part of the scope that reaches the population registry: the estates a property company serves
+        are left out (property staff see dwellings, never the people living in them)."""
+        if not self.estate_ids:
+            return self
+        return replace(self, estate_ids=frozenset())
+
+    def nodes_q(self, nodes: tuple[tuple[str, int], ...], prefix: str = "") -> Q:
+        """Filter for objects under one of ``nodes`` (``(kind, id)`` pairs, ``kind`` may be ``"grid"``)."""
+        if self.everything:
+            return Q()
+        q = Q()
+        for kind, node_id in nodes:
+            q |= Q(**{f"{prefix}{kind}_id": node_id})
+        return q if q else NOTHING
 
     @property
     def sees_restricted(self) -> bool:

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
+from tongxin.core import policy
 from tongxin.regions import services
-from tongxin.regions.choices import REGISTRY_ROLES, RegionKind
-from tongxin.regions.models import Dwelling
-from tongxin.regions.scoping import scope_for
+from tongxin.regions.choices import RegionKind
+from tongxin.regions.models import Dwelling, Region
 
 PAGE_SIZE = 50
 
@@ -50,21 +49,14 @@ def _add_households(dwellings: list[Any]) -> None:
         d.resident_count = counts.get(d.pk, 0)
 
 
-def _require_registry(request: HttpRequest) -> None:
-    if not scope_for(request.user).has_role(*REGISTRY_ROLES):
-        raise Http404
-
-
-@login_required
+@policy.page("regions.view_tree")
 def region_tree(request: HttpRequest) -> HttpResponse:
-    _require_registry(request)
     return render(request, "regions/tree.html", {"roots": services.tree(request.user)})
 
 
-@login_required
+@policy.page("regions.view_node", model="regions.Region")
 def region_node(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_registry(request)
-    region = get_object_or_404(services.reachable(request.user), pk=pk)
+    region = policy.get_or_deny(Region.objects.all(), request.user, "regions.view_node", pk=pk)
     # The regions above are reachable by definition; fetch them with the reachable children in one query.
     above_ids = [i for i in region.ancestor_ids() if i != region.pk]
     around = list(
@@ -81,7 +73,10 @@ def region_node(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("estate_id", "building_id", "entrance_id", "number")
     )
     page = Paginator(dwellings, PAGE_SIZE).get_page(request.GET.get("page"))
-    _add_households(list(page.object_list))
+    # Heads of household are registry data: property staff see the dwellings only.
+    show_households = policy.can(request.user, "regions.view_household_heads")
+    if show_households:
+        _add_households(list(page.object_list))
     grids = []
     if region.kind == RegionKind.COMMUNITY:
         grids = list(region.grids.filter(pk__in=services.visible_grid_ids(request.user)).order_by("code"))
@@ -94,5 +89,6 @@ def region_node(request: HttpRequest, pk: int) -> HttpResponse:
             "children": children,
             "grids": grids,
             "page": page,
+            "show_households": show_households,
         },
     )

@@ -1,6 +1,9 @@
 """Participation API (/api/v1/volunteers/): activities, sign-up, check-in by code, my hours, balances, duty.
 
-Scoped like the pages: staff see their communities' objects, members their own; anything else is 404.
+Every operation declares its action (``volunteers/policy.py``, ``ledger/policy.py``): staff reach the objects of
+the communities they work in, members and residents those of the community where they live and their own; anything
+else is 404. Errors are the one body of ``tongxin.core.api``; a rule of participation that refuses the request
+(full, not open, already signed up, wrong code …) answers 409 ``refused`` with the reason.
 """
 
 from __future__ import annotations
@@ -9,18 +12,22 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
 
-from tongxin.core.api import ApiError, ErrorOut
+from tongxin.core import policy
+from tongxin.core.api import ERRORS, ApiError, Paged, PageNumber, PageSize, paginate, paginate_list
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.models import Account
+from tongxin.ledger.policy import resident_of
 from tongxin.regions.models import Grid
-from tongxin.volunteers import ledger, services
-from tongxin.volunteers.access import accounts_visible, community_q, is_staff_user, resident_of
-from tongxin.volunteers.choices import ActivityStatus, Unit
+from tongxin.volunteers import services
+from tongxin.volunteers.choices import ActivityStatus
 from tongxin.volunteers.duty import on_duty_users
-from tongxin.volunteers.models import Account, Activity
+from tongxin.volunteers.models import Activity
 
 router = Router(tags=["volunteers"])
 
@@ -35,6 +42,7 @@ class ActivityOut(Schema):
     capacity: int
     eligibility: str
     hours: Decimal
+    points: Decimal
     status: str
 
 
@@ -58,7 +66,7 @@ class EntryOut(Schema):
 
 
 class StatementOut(Schema):
-    account_id: int
+    account_id: int | None = Field(description="null while the account is not linked to a resident")
     unit: str
     balance: Decimal
     start: dt.date
@@ -80,63 +88,65 @@ class UserOut(Schema):
     display_name: str
 
 
+def _refused(err: Exception) -> ApiError:
+    return ApiError(409, "refused", str(err))
+
+
 def _me(request: HttpRequest) -> Any:
+    """The caller's resident record; an account not linked to one cannot act as a participant yet (409)."""
     me = resident_of(request.user)
     if me is None or me.dwelling is None:
-        raise Http404
+        raise ApiError(409, "no_resident", _("您的账号还没有关联居民信息"))
     return me
 
 
-def _activities(request: HttpRequest) -> Any:
-    if is_staff_user(request.user):
-        return Activity.objects.filter(community_q(request.user))
-    me = resident_of(request.user)
-    if me is None or me.dwelling is None:
-        return Activity.objects.none()
-    return Activity.objects.filter(community_id=me.dwelling.community_id)
-
-
-@router.get("/activities", response=list[ActivityOut], summary="Open activities the caller may see")
-def list_activities(request: HttpRequest) -> Any:
-    return list(
-        _activities(request)
-        .filter(status=ActivityStatus.OPEN, starts_at__gt=timezone.now())
-        .order_by("starts_at")[:100]
+@router.get(
+    "/activities",
+    response={200: Paged[ActivityOut], **ERRORS},
+    summary="Upcoming open activities: staff, of their communities; members and residents, of their own",
+)
+@policy.operation("volunteers.view_home")
+def list_activities(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
+    staff = policy.can(request.user, "volunteers.view_activity")
+    action = "volunteers.view_activity" if staff else "volunteers.join_activity"
+    qs = policy.restrict(Activity.objects.all(), request.user, action)
+    return paginate(
+        qs.filter(status=ActivityStatus.OPEN, starts_at__gt=timezone.now()).order_by("starts_at", "pk"),
+        page,
+        page_size,
     )
 
 
 @router.post(
-    "/activities/{activity_id}/signup",
-    response={201: SignUpOut, 400: ErrorOut, 404: ErrorOut},
+    "/activities/{int:activity_id}/signup",
+    response={201: SignUpOut, **ERRORS},
     summary="Sign up (goes to the waiting list when full)",
 )
+@policy.operation("volunteers.join_activity", model="volunteers.Activity")
 def sign_up(request: HttpRequest, activity_id: int) -> Any:
-    me = _me(request)
-    act = get_object_or_404(Activity, pk=activity_id, community_id=me.dwelling.community_id)
+    act = policy.get_or_deny(Activity.objects.all(), request.user, "volunteers.join_activity", pk=activity_id)
     try:
-        return Status(201, services.sign_up(act, me, actor=request.user))
+        return Status(201, services.sign_up(act, _me(request), actor=request.user))
     except services.ParticipationError as err:
-        raise ApiError(400, "invalid", str(err)) from None
+        raise _refused(err) from None
 
 
-@router.post(
-    "/checkin", response={200: SignUpOut, 400: ErrorOut}, summary="Check in with the activity's code"
-)
+@router.post("/checkin", response={200: SignUpOut, **ERRORS}, summary="Check in with the activity's code")
+@policy.operation("volunteers.check_in")
 def check_in(request: HttpRequest, payload: CodeIn) -> Any:
     try:
-        return Status(200, services.check_in(_me(request), payload.code, actor=request.user))
+        return services.check_in(_me(request), payload.code, actor=request.user)
     except services.ParticipationError as err:
-        raise ApiError(400, "invalid", str(err)) from None
+        raise _refused(err) from None
 
 
-@router.post(
-    "/checkout", response={200: SignUpOut, 400: ErrorOut}, summary="Check out with the activity's code"
-)
+@router.post("/checkout", response={200: SignUpOut, **ERRORS}, summary="Check out with the activity's code")
+@policy.operation("volunteers.check_in")
 def check_out(request: HttpRequest, payload: CodeIn) -> Any:
     try:
-        return Status(200, services.check_out(_me(request), payload.code, actor=request.user))
+        return services.check_out(_me(request), payload.code, actor=request.user)
     except services.ParticipationError as err:
-        raise ApiError(400, "invalid", str(err)) from None
+        raise _refused(err) from None
 
 
 def _statement(account: Account, start: dt.date | None, end: dt.date | None) -> dict[str, Any]:
@@ -159,25 +169,49 @@ def _statement(account: Account, start: dt.date | None, end: dt.date | None) -> 
 
 
 @router.get(
-    "/me/hours", response=StatementOut, summary="My hours: balance and statement (default this quarter)"
+    "/me/hours",
+    response={200: StatementOut, **ERRORS},
+    summary="My hours: balance and statement (default this quarter)",
 )
+@policy.operation("volunteers.view_own_hours")
 def my_hours(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None) -> Any:
-    return _statement(ledger.person_account(_me(request), Unit.HOURS), start, end)
+    me = resident_of(request.user)
+    if me is None or me.dwelling is None:  # not linked yet: no hours, nothing to refuse
+        start, end = start or timezone.localdate(), end or timezone.localdate()
+        zero = Decimal("0")
+        return {
+            "account_id": None,
+            "unit": Unit.HOURS,
+            "balance": zero,
+            "start": start,
+            "end": end,
+            "opening": zero,
+            "closing": zero,
+            "entries": [],
+        }
+    return _statement(ledger.person_account(me, Unit.HOURS), start, end)
 
 
-@router.get("/accounts/{account_id}/balance", response=BalanceOut, summary="An account's balance (staff)")
+@router.get(
+    "/accounts/{int:account_id}/balance",
+    response={200: BalanceOut, **ERRORS},
+    summary="An account's balance (staff, accounts in scope)",
+)
+@policy.operation("ledger.view_account", model="ledger.Account")
 def balance(request: HttpRequest, account_id: int) -> Any:
-    if not is_staff_user(request.user):
-        raise Http404
-    account = get_object_or_404(accounts_visible(request.user), pk=account_id)
+    account = policy.get_or_deny(Account.objects.all(), request.user, "ledger.view_account", pk=account_id)
     return {"account_id": account.pk, "unit": account.unit, "balance": account.balance}
 
 
-@router.get("/on-duty", response=list[UserOut], summary="Members on duty now in a grid (staff)")
-def on_duty(request: HttpRequest, grid: int) -> Any:
-    if not is_staff_user(request.user):
-        raise Http404
-    g = get_object_or_404(Grid.objects.filter(community_q(request.user)), pk=grid)
-    return [
+@router.get(
+    "/on-duty",
+    response={200: Paged[UserOut], **ERRORS},
+    summary="Members on duty now in a grid (staff of its community)",
+)
+@policy.operation("volunteers.view_on_duty", model="regions.Grid", query="grid")
+def on_duty(request: HttpRequest, grid: int, page: int = PageNumber, page_size: int = PageSize) -> Any:
+    g = policy.get_or_deny(Grid.objects.all(), request.user, "volunteers.view_on_duty", pk=grid)
+    users = [
         {"id": u.pk, "username": u.username, "display_name": u.display_name} for u in on_duty_users(None, g)
     ]
+    return paginate_list(users, page, page_size)

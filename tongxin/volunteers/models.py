@@ -1,168 +1,22 @@
-"""Participation: duty rosters on service posts, activities with sign-up and check-in, the ledger shared by
-the red bank of hours and the points of the rewards shop, and the thresholds of member alerts.
+"""Participation: duty rosters on service posts, activities with sign-up and check-in, the rules of the red
+bank of hours, and the thresholds of member alerts.
 
-The ledger (:class:`Account`, :class:`LedgerTransaction`, :class:`Entry`) is written once and used for both
-units: see :mod:`tongxin.volunteers.ledger`. Transactions and entries are immutable; corrections are reversals.
+Hours are booked on the one ledger shared with the points of the rewards shop: :mod:`tongxin.ledger`.
 """
 
 from __future__ import annotations
 
 import secrets
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.volunteers.choices import (
-    AccountKind,
-    ActivityKind,
-    ActivityStatus,
-    Eligibility,
-    SignUpStatus,
-    TransactionKind,
-    Unit,
-)
-
-AMOUNT = {"max_digits": 14, "decimal_places": 2}
-
-
-# --------------------------------------------------------------------------------------------- the ledger
-class Account(models.Model):
-    """One balance in one unit (hours or points) held by a person, a household, a community or a unit.
-
-    ``balance`` is a cache of the sum of the account's entries, kept in the same database transaction as the
-    entries; :func:`tongxin.volunteers.ledger.check_balances` recomputes it.
-    """
-
-    unit = models.CharField(_("单位"), max_length=8, choices=Unit.choices)
-    kind = models.CharField(_("账户类型"), max_length=10, choices=AccountKind.choices)
-    resident = models.ForeignKey(
-        "people.Resident", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
-    )
-    household = models.ForeignKey(
-        "people.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
-    )
-    co_building_unit = models.ForeignKey(
-        "party.CoBuildingUnit",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger_accounts",
-    )
-    # Where the account lives, for scoping: the community always, the dwelling for persons and households.
-    community = models.ForeignKey(
-        "regions.Region", on_delete=models.PROTECT, related_name="ledger_accounts", verbose_name=_("社区")
-    )
-    dwelling = models.ForeignKey(
-        "regions.Dwelling", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    name = models.CharField(_("户名"), max_length=100)
-    balance = models.DecimalField(_("余额"), default=Decimal("0"), max_digits=14, decimal_places=2)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        verbose_name = _("账户")
-        verbose_name_plural = _("账户")
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["unit", "resident"], condition=models.Q(kind="person"), name="account_one_per_person"
-            ),
-            models.UniqueConstraint(
-                fields=["unit", "household"],
-                condition=models.Q(kind="household"),
-                name="account_one_per_household",
-            ),
-            models.UniqueConstraint(
-                fields=["unit", "community"],
-                condition=models.Q(kind="community"),
-                name="account_one_per_community",
-            ),
-            models.UniqueConstraint(
-                fields=["unit", "co_building_unit", "community"],
-                condition=models.Q(kind="unit"),
-                name="account_one_per_unit",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_unit_display()})"
-
-
-class ImmutableQuerySet(models.QuerySet):
-    def update(self, **kwargs: Any) -> int:
-        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
-
-
-class ImmutableModel(models.Model):
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionDenied("ledger rows are immutable: post a reversal instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise PermissionDenied("ledger rows are immutable: post a reversal instead")
-
-
-class LedgerTransaction(ImmutableModel):
-    """A movement: balanced entries (their amounts sum to zero). Never edited; corrected by a reversal."""
-
-    unit = models.CharField(_("单位"), max_length=8, choices=Unit.choices)
-    kind = models.CharField(_("类型"), max_length=10, choices=TransactionKind.choices, db_index=True)
-    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    memo = models.CharField(_("摘要"), max_length=200, blank=True)
-    value_date = models.DateField(_("记账日期"), default=timezone.localdate, db_index=True)
-    created_at = models.DateTimeField(_("时间"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    community = models.ForeignKey(
-        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
-
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("交易")
-        verbose_name_plural = _("交易")
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} {self.memo}"
-
-
-class Entry(ImmutableModel):
-    """One leg of a transaction on one account: positive credits, negative debits."""
-
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
-    amount = models.DecimalField(_("金额"), max_digits=14, decimal_places=2)
-    kind = models.CharField(max_length=10, choices=TransactionKind.choices)  # copied from the transaction
-    value_date = models.DateField(_("记账日期"))  # copied from the transaction, for statements
-
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("分录")
-        verbose_name_plural = _("分录")
-        ordering = ["id"]
-        indexes = [models.Index(fields=["account", "value_date"], name="entry_account_date")]
-
-    def __str__(self) -> str:
-        return f"{self.account_id} {self.amount:+}"
+from tongxin.core.events import EventBase
+from tongxin.ledger.models import Entry as Entry  # re-exported for alerts.py; new code imports tongxin.ledger
+from tongxin.volunteers.choices import ActivityKind, ActivityStatus, Eligibility, SignUpStatus
 
 
 # ----------------------------------------------------------------------------------- rules and policies
@@ -379,17 +233,17 @@ class SignUp(models.Model):
         return f"{self.resident} → {self.activity}"
 
 
-class ActivityEvent(models.Model):
-    """Append-only timeline of an activity: created, signed up, promoted, checked in, verified ..."""
+class ActivityEvent(EventBase):
+    """Append-only timeline of an activity: created, signed up, promoted, checked in, verified ...
 
-    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=30)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    payload = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(default=timezone.now)
+    An activity with events is never deleted (the events refuse it); it is cancelled instead.
+    """
 
-    class Meta:
-        ordering = ["at", "id"]
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(EventBase.Meta):
+        verbose_name = _("活动事件")
+        verbose_name_plural = _("活动事件")
 
     def __str__(self) -> str:
         return f"{self.activity_id} {self.type}"

@@ -1,32 +1,46 @@
-"""Pages for members and residents on their phones: my hours, activities to join, check-in by code."""
+"""Pages for members and residents on their phones: my hours, activities to join, check-in by code.
+
+Every page declares its action (``volunteers/policy.py``); activities, offers and sign-ups are reached only in
+the community where the user lives, or as the user's own (anything else answers 404). An account not yet linked to
+a resident record gets a page that says so.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tongxin.volunteers import ledger, services
-from tongxin.volunteers.access import resident_of
-from tongxin.volunteers.choices import ActivityStatus, SignUpStatus, Unit
+from tongxin.core import policy
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.policy import resident_of
+from tongxin.volunteers import services
+from tongxin.volunteers.choices import ActivityStatus, SignUpStatus
 from tongxin.volunteers.forms import CodeForm
 from tongxin.volunteers.models import Activity, ServiceOffer, SignUp
 
 
-def _me(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _me(request: HttpRequest) -> Any:
+    """The signed-in user's resident record if it has a dwelling, else None."""
     resident = resident_of(request.user)
-    if resident is None or resident.dwelling is None:
-        raise Http404
-    return resident
+    return resident if resident is not None and resident.dwelling is not None else None
 
 
-@login_required
+def _not_linked(request: HttpRequest, title: str) -> HttpResponse:
+    return render(request, "ledger/no_resident.html", {"title": title})
+
+
+@policy.page("volunteers.view_own_hours")
 def my_hours(request: HttpRequest) -> HttpResponse:
     me = _me(request)
+    if me is None:
+        return _not_linked(request, _("我的红色银行"))
     account = ledger.person_account(me, Unit.HOURS)
     start, end = ledger.quarter_bounds(timezone.localdate())
     st = ledger.statement(account, start, end)
@@ -36,29 +50,27 @@ def my_hours(request: HttpRequest) -> HttpResponse:
         .select_related("activity")
         .order_by("-activity__starts_at")[:20]
     )
-    offers = ServiceOffer.objects.filter(community_id=me.dwelling.community_id, active=True).exclude(
-        provider=me
+    offers = (
+        policy.restrict(ServiceOffer.objects.filter(active=True), request.user, "volunteers.use_offer")
+        .exclude(provider=me)
+        .select_related("provider")
     )
     return render(
         request,
         "volunteers/my_hours.html",
-        {
-            "me": me,
-            "account": account,
-            "st": st,
-            "mine": mine,
-            "offers": offers.select_related("provider")[:20],
-        },
+        {"me": me, "account": account, "st": st, "mine": mine, "offers": offers[:20]},
     )
 
 
-@login_required
+@policy.page("volunteers.view_own_hours")
 def my_activities(request: HttpRequest) -> HttpResponse:
     me = _me(request)
+    if me is None:
+        return _not_linked(request, _("活动报名"))
     acts = list(
-        Activity.objects.filter(
-            community_id=me.dwelling.community_id, status=ActivityStatus.OPEN, starts_at__gt=timezone.now()
-        ).order_by("starts_at")[:50]
+        policy.restrict(Activity.objects.all(), request.user, "volunteers.join_activity")
+        .filter(status=ActivityStatus.OPEN, starts_at__gt=timezone.now())
+        .order_by("starts_at")[:50]
     )
     counts = services.activity_counts([a.pk for a in acts])
     mine = {
@@ -79,13 +91,12 @@ def my_activities(request: HttpRequest) -> HttpResponse:
     return render(request, "volunteers/my_activities.html", {"rows": rows})
 
 
-@login_required
+@policy.page("volunteers.join_activity", model="volunteers.Activity")
 @require_POST
 def join(request: HttpRequest, pk: int) -> HttpResponse:
-    me = _me(request)
-    act = get_object_or_404(Activity, pk=pk, community_id=me.dwelling.community_id)
+    act = policy.get_or_deny(Activity.objects.all(), request.user, "volunteers.join_activity", pk=pk)
     try:
-        su = services.sign_up(act, me, actor=request.user)
+        su = services.sign_up(act, resident_of(request.user), actor=request.user)
     except services.ParticipationError as err:
         messages.error(request, str(err))
     else:
@@ -96,11 +107,10 @@ def join(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("volunteers:my_activities")
 
 
-@login_required
+@policy.page("volunteers.cancel_signup", model="volunteers.SignUp")
 @require_POST
 def leave(request: HttpRequest, pk: int) -> HttpResponse:
-    me = _me(request)
-    su = get_object_or_404(SignUp, pk=pk, resident=me)
+    su = policy.get_or_deny(SignUp.objects.all(), request.user, "volunteers.cancel_signup", pk=pk)
     try:
         services.cancel_signup(su, actor=request.user)
         messages.success(request, _("已取消报名"))
@@ -109,10 +119,12 @@ def leave(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("volunteers:my_activities")
 
 
-@login_required
+@policy.page("volunteers.check_in")
 def checkin(request: HttpRequest) -> HttpResponse:
     """The page the activity's QR code opens (code prefilled) or where the member types the code."""
     me = _me(request)
+    if me is None:
+        return _not_linked(request, _("活动签到"))
     form = CodeForm(request.POST or None, initial={"code": request.GET.get("code", "")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -128,13 +140,14 @@ def checkin(request: HttpRequest) -> HttpResponse:
     return render(request, "volunteers/checkin.html", {"form": form})
 
 
-@login_required
+@policy.page("volunteers.use_offer", model="volunteers.ServiceOffer")
 @require_POST
 def use_offer(request: HttpRequest, pk: int) -> HttpResponse:
-    me = _me(request)
-    offer = get_object_or_404(ServiceOffer, pk=pk, community_id=me.dwelling.community_id, active=True)
+    offer = policy.get_or_deny(
+        ServiceOffer.objects.filter(active=True), request.user, "volunteers.use_offer", pk=pk
+    )
     try:
-        services.spend_hours(me, offer, actor=request.user)
+        services.spend_hours(resident_of(request.user), offer, actor=request.user)
         messages.success(request, _("已用时长兑换服务：%(t)s") % {"t": offer.title})
     except services.ParticipationError as err:
         messages.error(request, str(err))

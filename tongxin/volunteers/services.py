@@ -17,7 +17,10 @@ from django.utils.translation import gettext as _
 
 from tongxin.core import audit
 from tongxin.core.models import AuditLog
-from tongxin.volunteers import ledger
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import TransactionKind, Unit
+from tongxin.ledger.models import LedgerTransaction
+from tongxin.ledger.signals import service_rewarded
 from tongxin.volunteers.choices import (
     ACTIVITY_TRANSITIONS,
     EARNING_KINDS,
@@ -25,8 +28,6 @@ from tongxin.volunteers.choices import (
     ActivityStatus,
     Eligibility,
     SignUpStatus,
-    TransactionKind,
-    Unit,
 )
 from tongxin.volunteers.models import (
     Activity,
@@ -317,14 +318,14 @@ def verify_attendance(
                 value_date=day,
             )
             su.hours_credited = credited
-            if act.points > 0 and su.resident.household_id:
-                from tongxin.points.services import award_points  # points builds on the same ledger
-
-                award_points(
-                    su.resident.household,
-                    act.points,
+            if act.points > 0:
+                # The points app (if installed) credits the household; it listens, we do not import it.
+                service_rewarded.send(
+                    sender=Activity,
+                    resident=su.resident,
+                    points=act.points,
                     memo=act.title,
-                    idempotency_key=f"activity-points:{su.pk}",
+                    reference=f"activity-points:{su.pk}",
                     actor=actor,
                 )
         else:
@@ -377,8 +378,6 @@ def credit_hours(
         return ZERO
     account = ledger.person_account(resident, Unit.HOURS)
     ledger.lock_accounts([account.pk])  # serialise the cap check with other credits to this member
-    from tongxin.volunteers.models import LedgerTransaction
-
     earlier = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if earlier is not None:
         return sum((e.amount for e in earlier.entries.all() if e.account_id == account.pk), ZERO)

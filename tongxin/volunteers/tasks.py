@@ -7,7 +7,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
-from tongxin.volunteers.ledger import check_balances, unbalanced_transactions
+from tongxin.ledger.services import check_balances, unbalanced_transactions
 
 logger = logging.getLogger("tongxin.volunteers")
 

@@ -1,7 +1,8 @@
 """Staff pages of participation: posts and rosters, activities, the ledger, member alerts, senior talent.
 
-Thin: parse, call a service, render. Everything is filtered to the communities the user works in; anything else
-answers 404.
+Thin: parse, call a service, render. Every view declares its action (``volunteers/policy.py``, ``ledger/policy.py``);
+objects come through ``policy.get_or_deny``/``restrict``, so anything outside the user's communities answers 404
+and a visible object the user may not change answers 403.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,39 +21,28 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.core import policy
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.models import Account, LedgerTransaction
 from tongxin.party.models import CoBuildingUnit, PartyMember, ServicePost
 from tongxin.people.models import Resident
-from tongxin.regions.scoping import scope_for
-from tongxin.volunteers import alerts, ledger, services
-from tongxin.volunteers.access import (
-    accounts_visible,
-    community_q,
-    is_staff_user,
-    may_manage,
-    staff_community_ids,
-)
-from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus, Unit
+from tongxin.regions.models import Region
+from tongxin.regions.policy import community_ids
+from tongxin.volunteers import alerts, services
+from tongxin.volunteers.choices import ActivityStatus, AlertLevel, SignUpStatus
 from tongxin.volunteers.forms import ActivityForm, ShiftForm
-from tongxin.volunteers.models import Activity, DutyShift, LedgerTransaction, PostAssignment
+from tongxin.volunteers.models import Activity, DutyShift, PostAssignment
 
 PAGE = 50
 
 
-def _staff(request: HttpRequest) -> None:
-    if not is_staff_user(request.user):
-        raise Http404
-
-
-def _manage(request: HttpRequest, community_id: int) -> None:
-    if not may_manage(request.user, community_id):
-        raise Http404
-
-
-@login_required
+@policy.page("volunteers.view_home")
 def home(request: HttpRequest) -> HttpResponse:
-    if not is_staff_user(request.user):
+    """Staff see the overview of their communities; members and residents go to their own hours."""
+    if not policy.can(request.user, "volunteers.view_activity"):
         return redirect("volunteers:my_hours")
-    communities = staff_community_ids(request.user)
+    communities = community_ids(request.user)
     now = timezone.now()
     context = {
         "open_activities": Activity.objects.filter(community_id__in=communities, status="open").count(),
@@ -66,12 +55,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # ------------------------------------------------------------------------------------- posts and rosters
-@login_required
+@policy.page("volunteers.view_post")
 def post_list(request: HttpRequest) -> HttpResponse:
-    _staff(request)
     now = timezone.now()
     posts = (
-        ServicePost.objects.filter(community_q(request.user))
+        policy.restrict(ServicePost.objects.all(), request.user, "volunteers.view_post")
         .select_related("community")
         .annotate(
             holders=Count("assignments", filter=Q(assignments__ended_on__isnull=True), distinct=True),
@@ -85,11 +73,10 @@ def post_list(request: HttpRequest) -> HttpResponse:
     return render(request, "volunteers/post_list.html", {"page": page})
 
 
-@login_required
+@policy.page("volunteers.view_post", model="party.ServicePost")
 def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    post = get_object_or_404(
-        ServicePost.objects.filter(community_q(request.user)).select_related("community"), pk=pk
+    post = policy.get_or_deny(
+        ServicePost.objects.select_related("community"), request.user, "volunteers.view_post", pk=pk
     )
     now = timezone.now()
     assignments = (
@@ -104,9 +91,8 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = ShiftForm(request.POST or None)
     form.fields["member"].widget.choices = [(a.member_id, a.member.resident.name) for a in assignments]
-    can_manage = may_manage(request.user, post.community_id)
     if request.method == "POST":
-        _manage(request, post.community_id)
+        policy.get_or_deny(ServicePost.objects.all(), request.user, "volunteers.manage_post", pk=post.pk)
         action = request.POST.get("action")
         try:
             if action == "assign":
@@ -147,16 +133,16 @@ def post_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "now": now,
             "form": form,
             "candidates": candidates,
-            "can_manage": can_manage,
         },
     )
 
 
 # ------------------------------------------------------------------------------------------- activities
-@login_required
+@policy.page("volunteers.view_activity")
 def activity_list(request: HttpRequest) -> HttpResponse:
-    _staff(request)
-    qs = Activity.objects.filter(community_q(request.user)).select_related("community", "organiser_unit")
+    qs = policy.restrict(Activity.objects.all(), request.user, "volunteers.view_activity").select_related(
+        "community", "organiser_unit"
+    )
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
@@ -166,29 +152,21 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         attended=Count("signups", filter=Q(signups__status=SignUpStatus.ATTENDED)),
     ).order_by("-starts_at", "-pk")
     page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
-    managed = [c for c in staff_community_ids(request.user) if may_manage(request.user, c)]
     return render(
         request,
         "volunteers/activity_list.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": ActivityStatus.choices,
-            "can_create": bool(managed),
-            "query": f"status={status}",
-        },
+        {"page": page, "status": status, "statuses": ActivityStatus.choices, "query": f"status={status}"},
     )
 
 
-@login_required
+@policy.page("volunteers.create_activity")
 def activity_create(request: HttpRequest) -> HttpResponse:
-    _staff(request)
-    from tongxin.regions.models import Region
-
-    managed = [c for c in staff_community_ids(request.user) if may_manage(request.user, c)]
+    communities = policy.restrict(
+        Region.objects.filter(kind="community"), request.user, "volunteers.create_activity"
+    ).order_by("pk")
+    managed = list(communities.values_list("pk", flat=True))
     if not managed:
         raise Http404
-    communities = Region.objects.filter(pk__in=managed).order_by("pk")
     units = list(CoBuildingUnit.objects.filter(communities__in=managed).distinct().order_by("name"))
     form = ActivityForm(request.POST or None)
     form.fields["organiser_unit"].widget.choices = [("", _("社区主办"))] + [(u.pk, u.name) for u in units]
@@ -218,15 +196,16 @@ def _checkin_url(request: HttpRequest, act: Activity) -> str:
     return request.build_absolute_uri(reverse("volunteers:checkin") + f"?code={act.code}")
 
 
-@login_required
+@policy.page("volunteers.view_activity", model="volunteers.Activity")
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    act = get_object_or_404(
-        Activity.objects.filter(community_q(request.user)).select_related("community"), pk=pk
+    act = policy.get_or_deny(
+        Activity.objects.select_related("community", "eligible_unit"),
+        request.user,
+        "volunteers.view_activity",
+        pk=pk,
     )
-    can_manage = may_manage(request.user, act.community_id)
     if request.method == "POST":
-        _manage(request, act.community_id)
+        policy.get_or_deny(Activity.objects.all(), request.user, "volunteers.manage_activity", pk=act.pk)
         try:
             if request.POST.get("action") == "verify":
                 ids = {int(x) for x in request.POST.getlist("attended") if x.isdigit()}
@@ -246,7 +225,6 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "act": act,
             "signups": signups,
-            "can_manage": can_manage,
             "qr_svg": qr.svg_inline(scale=4, title=_("签到二维码")),
             "checkin_url": _checkin_url(request, act),
             "events": act.events.select_related("actor").order_by("-at")[:30],
@@ -255,10 +233,11 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ----------------------------------------------------------------------------------------------- ledger
-@login_required
+@policy.page("ledger.view_account")
 def account_list(request: HttpRequest) -> HttpResponse:
-    _staff(request)
-    qs = accounts_visible(request.user).select_related("community")
+    qs = policy.restrict(Account.objects.all(), request.user, "ledger.view_account").select_related(
+        "community"
+    )
     unit = request.GET.get("unit", "")
     if unit in Unit.values:
         qs = qs.filter(unit=unit)
@@ -282,13 +261,13 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-@login_required
+@policy.page("ledger.view_account", model="ledger.Account")
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
-    account = get_object_or_404(accounts_visible(request.user).select_related("community"), pk=pk)
-    can_manage = may_manage(request.user, account.community_id)
+    account = policy.get_or_deny(
+        Account.objects.select_related("community", "dwelling"), request.user, "ledger.view_account", pk=pk
+    )
     if request.method == "POST":
-        _manage(request, account.community_id)
+        policy.get_or_deny(Account.objects.all(), request.user, "ledger.reverse", pk=account.pk)
         tx = get_object_or_404(
             LedgerTransaction, pk=request.POST.get("transaction") or 0, entries__account=account
         )
@@ -308,15 +287,13 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "volunteers/account_detail.html",
-        {"account": account, "st": st, "can_manage": can_manage, "reversed_ids": reversed_ids},
+        {"account": account, "st": st, "reversed_ids": reversed_ids},
     )
 
 
-@login_required
+@policy.page("ledger.check_balances")
 @require_POST
 def check_balances(request: HttpRequest) -> HttpResponse:
-    if not scope_for(request.user).has_role("subdistrict_admin"):
-        raise Http404
     wrong = ledger.check_balances()
     if wrong:
         messages.error(request, _("%(n)s 个账户余额与分录不符") % {"n": len(wrong)})
@@ -337,9 +314,8 @@ def _day(request: HttpRequest) -> dt.date:
         return timezone.localdate()
 
 
-@login_required
+@policy.page("volunteers.view_alerts")
 def alert_list(request: HttpRequest) -> HttpResponse:
-    _staff(request)
     day = _day(request)
     level = request.GET.get("level", "")
     visit = request.GET.get("visit") == "1"
@@ -366,28 +342,25 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("volunteers.view_alerts")
 def visit_list(request: HttpRequest) -> HttpResponse:
     """The community secretary's visit list: every member at orange or red this quarter."""
-    _staff(request)
     day = _day(request)
     rows = [r for r in alerts.participation(_members(request), day) if r.needs_visit]
     return render(request, "volunteers/visit_list.html", {"rows": rows, "day": day})
 
 
-@login_required
+@policy.page("volunteers.view_alerts")
 def appraisal(request: HttpRequest) -> HttpResponse:
-    _staff(request)
     day = _day(request)
     rows = alerts.appraisal(_members(request), day)
     start, end = ledger.quarter_bounds(day)
     return render(request, "volunteers/appraisal.html", {"rows": rows[:500], "start": start, "end": end})
 
 
-@login_required
+@policy.page("volunteers.view_talent")
 def talent_list(request: HttpRequest) -> HttpResponse:
     """The senior-talent roster (五老): residents tagged senior_talent, with their skills."""
-    _staff(request)
     qs = (
         Resident.objects.visible_to(request.user)
         .filter(tags__code="senior_talent", status="active")

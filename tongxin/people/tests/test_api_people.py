@@ -47,20 +47,22 @@ def tag(resident: Resident, code: str) -> None:
     resident.tags.add(Tag.objects.get_or_create(code=code, defaults={"name": code})[0])
 
 
+REGISTRY_ROLES = ("admin", "staff_a", "staff_b", "grid_1", "grid_3")
+
+
 def test_each_role_lists_the_residents_it_may_see(world):
     # given 张三 (grid 1), 李四 (grid 2) in community A and 王五 (grid 3) in community B
-    seen = {role: names(api(world.users[role]).get("/api/v1/people/residents/")) for role in ROLES}
+    seen = {role: names(api(world.users[role]).get("/api/v1/people/residents/")) for role in REGISTRY_ROLES}
     # then the subdistrict admin sees all, community staff their community, grid workers their grid
     assert seen["admin"] == sorted(["张三", "李四", "王五"])
     assert seen["staff_a"] == sorted(["张三", "李四"])
     assert seen["staff_b"] == ["王五"]
     assert seen["grid_1"] == ["张三"]
     assert seen["grid_3"] == ["王五"]
-    # property staff the residents of the estates their company serves
-    assert seen["property"] == sorted(["张三", "李四"])
-    # departments, volunteers and residents see nobody
-    for role in ("department", "volunteer", "resident"):
-        assert seen[role] == [], role
+    # property staff, departments, volunteers and residents have no registry at all: 404, not an empty list
+    for role in ("property", "department", "volunteer", "resident"):
+        response = api(world.users[role]).get("/api/v1/people/residents/")
+        assert response.status_code == 404 and response.json()["code"] == "not_found", role
 
 
 def test_a_resident_or_household_out_of_scope_is_404(world):
@@ -153,23 +155,32 @@ def test_member_type_filter(world):
     assert names(client.get("/api/v1/people/residents/?member_type=mobile")) == ["王五"]
 
 
-def test_restricted_tags_are_hidden_from_property_staff(world):
-    # given 张三 is a watched person (restricted) and elderly living alone
+def test_property_staff_cannot_browse_or_filter_residents_by_health_or_welfare(world):
+    # given 张三 in the estate the property company serves is a tuberculosis patient, on 低保 and watched
     a1 = world.residents["a1"]
-    tag(a1, "elderly_alone")
-    a1.tags.add(Tag.objects.get(code="watched"))
+    for code in ("tuberculosis", "low_income", "watched"):
+        a1.tags.add(Tag.objects.get(code=code))
     url = f"/api/v1/people/residents/{a1.pk}"
-    # then the grid worker sees both tags; property staff see the resident but not the restricted tag
+    # then the grid worker of his grid sees all three tags
     assert sorted(t["code"] for t in api(world.users["grid_1"]).get(url).json()["tags"]) == [
-        "elderly_alone",
+        "low_income",
+        "tuberculosis",
         "watched",
     ]
+    assert api(world.users["grid_1"]).get("/api/v1/people/residents/?tag=tuberculosis").json()["count"] == 1
+    # when property staff ask for him, the list, or a filter by 慢病:肺结核 / 低保户 / 流动人口
     prop = api(world.users["property"])
-    assert [t["code"] for t in prop.get(url).json()["tags"]] == ["elderly_alone"]
-    assert "watched" not in prop.get("/api/v1/people/residents/").content.decode()
-    # and filtering by it finds nobody for them
-    assert prop.get("/api/v1/people/residents/?tag=watched").json()["count"] == 0
-    assert api(world.users["grid_1"]).get("/api/v1/people/residents/?tag=watched").json()["count"] == 1
+    for path in (
+        url,
+        "/api/v1/people/residents/",
+        "/api/v1/people/residents/?tag=tuberculosis",
+        "/api/v1/people/residents/?tag=low_income",
+        "/api/v1/people/residents/?residence_status=migrant",
+    ):
+        response = prop.get(path)
+        # then the registry does not exist for them
+        assert response.status_code == 404, path
+        assert "张三" not in response.content.decode()
 
 
 def test_no_response_contains_a_clear_id_number_or_phone(world):
@@ -322,11 +333,15 @@ def test_create_validation_errors_name_the_field(world):
 
 def test_only_writing_roles_in_scope_may_create(world):
     payload = {"name": "钱七", "dwelling": world.dwellings["a2"].pk, "relation": "other"}
-    # a grid worker of another grid, property staff, a department and an unknown dwelling are refused alike
-    for role in ("grid_1", "property", "department", "staff_b"):
+    # a grid worker of another grid, staff of another community and an unknown dwelling are refused alike
+    for role in ("grid_1", "staff_b"):
         response = api(world.users[role]).post("/api/v1/people/residents/", payload, content_type=JSON)
         assert response.status_code == 422, role
         assert response.json()["field"] == "dwelling"
+    # property staff and departments do not register residents at all
+    for role in ("property", "department"):
+        response = api(world.users[role]).post("/api/v1/people/residents/", payload, content_type=JSON)
+        assert response.status_code == 404, role
     unknown = api(world.users["admin"]).post(
         "/api/v1/people/residents/", {**payload, "dwelling": 999999}, content_type=JSON
     )
@@ -370,11 +385,11 @@ def test_patch_out_of_scope_or_without_write_role(world):
         .status_code
         == 404
     )
-    # property staff see 张三 but may not change him: 403
+    # property staff serve 张三's estate but have no registry: 404
     response = api(world.users["property"]).patch(
         f"/api/v1/people/residents/{r['a1'].pk}", {"name": "x"}, content_type=JSON
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     r["a1"].refresh_from_db()
     assert r["a1"].name == "张三"
 
@@ -443,7 +458,7 @@ def test_moves_outside_scope_or_role_are_refused(world):
     prop = api(world.users["property"]).post(
         f"/api/v1/people/residents/{a1.pk}/move-out", {}, content_type=JSON
     )
-    assert prop.status_code == 403
+    assert prop.status_code == 404
     other = api(world.users["grid_3"]).post(
         f"/api/v1/people/residents/{a1.pk}/move-out", {}, content_type=JSON
     )

@@ -61,11 +61,11 @@ def test_resident_redeems_through_the_api(shop, monkeypatch):
     c = w.client("resident")
     services.award_points(w.residents["a1"].household, Decimal("25"), memo="好人好事", idempotency_key="g")
     assert c.get("/api/v1/points/me").json()["balance"] == "25.00"
-    assert [r["name"] for r in c.get("/api/v1/points/rewards").json()] == ["肥皂"]
+    assert [r["name"] for r in c.get("/api/v1/points/rewards").json()["items"]] == ["肥皂"]
     r = c.post("/api/v1/points/redemptions", {"reward_id": shop.soap.pk}, content_type="application/json")
     assert r.status_code == 201 and r.json()["balance"] == "5.00"
     r = c.post("/api/v1/points/redemptions", {"reward_id": shop.soap.pk}, content_type="application/json")
-    assert r.status_code == 400 and "积分不足" in r.json()["message"]
+    assert r.status_code == 409 and "积分不足" in r.json()["message"]
     # a resident cannot redeem for another household
     r = c.post(
         "/api/v1/points/redemptions",

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import connection
 
 from tongxin.conftest import make_resident
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
 from tongxin.points import services
 from tongxin.points.models import PointsPolicy, Redemption, Reward
-from tongxin.volunteers import ledger
-from tongxin.volunteers.choices import Unit
 
 pytestmark = [
     pytest.mark.postgres_only,

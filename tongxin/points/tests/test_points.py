@@ -10,10 +10,12 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tongxin.core.testing import assert_append_only
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.signals import service_rewarded
 from tongxin.points import services
 from tongxin.points.models import Redemption, Reward, WeighIn
-from tongxin.volunteers import ledger
-from tongxin.volunteers.choices import Unit
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,32 @@ def test_leaderboards_per_building_and_estate(shop):
     assert [(r["name"], r["points"]) for r in by_building] == [("锦绣江山5栋", 30), ("锦绣江山3栋", 10)]
     by_estate = services.leaderboard([w.community_a.pk], "estate", start, end)
     assert [(r["name"], r["points"]) for r in by_estate] == [("锦绣江山", 40)]
+
+
+def test_weigh_ins_and_redemptions_are_append_only(shop):
+    # given a weigh-in and a redemption
+    hh = shop.world.residents["a1"].household
+    weigh_in, _created = services.record_weigh_in(hh, shop.paper, Decimal("3"), idempotency_key="w")
+    redemption = services.redeem(hh, shop.soap, day=EXCHANGE_DAY)
+    # then the database refuses to change or delete either through raw SQL (a mistake is reversed instead)
+    assert_append_only(weigh_in)
+    assert_append_only(redemption)
+
+
+def test_points_for_verified_service_arrive_through_the_ledger_hook_once(shop):
+    # given a resident whose service was verified, announced twice (a retry) on the ledger's hook
+    resident = shop.world.residents["a1"]
+    for _ in range(2):
+        service_rewarded.send(
+            sender=None,
+            resident=resident,
+            points=Decimal("8"),
+            memo="红色星期天",
+            reference="activity-points:1",
+        )
+    # then the household got the points once
+    assert services.household_balance(resident.household) == Decimal("8")
+    # and a resident without a household is skipped quietly (nobody to credit)
+    resident.household = None
+    service_rewarded.send(sender=None, resident=resident, points=Decimal("8"), memo="x", reference="r2")
+    assert ledger.check_balances() == []

@@ -11,7 +11,7 @@ from django.urls import reverse
 from tongxin.conftest import make_resident
 from tongxin.points import services
 from tongxin.points.models import Redemption, Reward, WeighIn
-from tongxin.volunteers.access import staff_community_ids
+from tongxin.regions.policy import community_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_staff_home_list_has_a_fixed_number_of_queries(shop, django_assert_max_n
         c.get(reverse("points:home"))
     with django_assert_max_num_queries(len(few.captured_queries) + 2):
         c.get(reverse("points:shop"))
-    assert staff_community_ids(w.users["staff_a"]) == [w.community_a.pk]
+    assert community_ids(w.users["staff_a"]) == [w.community_a.pk]
 
 
 def test_good_deed_points_by_rule_credit_once_per_reference(shop):

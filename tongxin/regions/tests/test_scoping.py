@@ -15,10 +15,10 @@ def test_each_role_sees_its_part_of_the_registry(world):
     assert names(Resident.objects.visible_to(u["staff_b"])) == ["王五"]
     assert names(Resident.objects.visible_to(u["grid_1"])) == ["张三"]
     assert names(Resident.objects.visible_to(u["grid_3"])) == ["王五"]
-    # property staff see the estates their company serves (锦绣江山)
-    assert names(Resident.objects.visible_to(u["property"])) == ["张三", "李四"]
-    # departments, volunteers and residents see nothing of the registry
-    for role in ("department", "volunteer", "resident"):
+    # property staff serve 锦绣江山's dwellings but see none of its registry; nor do departments,
+    # volunteers and residents
+    assert Dwelling.objects.visible_to(u["property"]).filter(estate=world.estate_a).count() == 2
+    for role in ("property", "department", "volunteer", "resident"):
         assert not Resident.objects.visible_to(u[role]).exists()
 
 

@@ -6,12 +6,18 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import ProtectedError
 from django.utils import timezone
 
-from tongxin.volunteers import alerts, ledger, services
-from tongxin.volunteers.choices import AlertLevel, SignUpStatus, Unit
+from tongxin.core.testing import assert_append_only
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.ledger.models import LedgerTransaction
+from tongxin.ledger.signals import service_rewarded
+from tongxin.volunteers import alerts, services
+from tongxin.volunteers.choices import AlertLevel, SignUpStatus
 from tongxin.volunteers.duty import on_duty_users
-from tongxin.volunteers.models import Activity, CaseHourRule, LedgerTransaction, SignUp, TimeBankPolicy
+from tongxin.volunteers.models import Activity, CaseHourRule, SignUp, TimeBankPolicy
 
 from .conftest import make_activity
 
@@ -209,3 +215,40 @@ def test_on_duty_follows_the_categorys_posts(participants):
 
     PostCategory.objects.create(post=participants.post, category_code="noise")
     assert on_duty_users(Category([]), w.grid_1) == [w.users["volunteer"]]
+
+
+def test_activity_events_are_append_only_and_keep_their_activity(participants):
+    # given an activity with its timeline
+    act = make_activity(participants.world)
+    event = act.events.get(type="created")
+    # then the database refuses to change or delete the event through raw SQL
+    assert_append_only(event)
+    # and the activity cannot be deleted from under its history: it is cancelled instead
+    with pytest.raises(ProtectedError):
+        act.delete()
+    services.set_activity_status(act, "cancelled", actor=participants.world.users["staff_a"])
+    assert list(act.events.values_list("type", flat=True)) == ["created", "cancelled"]
+
+
+def test_verified_service_with_points_is_announced_once_through_the_ledger(participants):
+    # given an activity that rewards 5 points as well as hours, and a listener on the ledger's hook
+    heard: list[dict] = []
+
+    def listen(sender, **kwargs):
+        heard.append(kwargs)
+
+    service_rewarded.connect(listen)
+    try:
+        act = make_activity(participants.world, points=Decimal("5"))
+        su = services.sign_up(act, participants.member.resident)
+        # when the organiser verifies the member's attendance
+        services.verify_attendance(act, {su.pk}, actor=participants.world.users["staff_a"])
+    finally:
+        service_rewarded.disconnect(listen)
+    # then the hook said so once, for this resident, with a reference unique to the sign-up
+    assert [(h["resident"].pk, h["points"], h["reference"]) for h in heard] == [
+        (participants.member.resident.pk, Decimal("5"), f"activity-points:{su.pk}")
+    ]
+    # and the points app (listening too) credited the household on the ledger
+    household = participants.member.resident.household
+    assert ledger.household_account(household, Unit.POINTS).balance == Decimal("5")

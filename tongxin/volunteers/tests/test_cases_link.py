@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from tongxin.volunteers import alerts, ledger
-from tongxin.volunteers.choices import Unit
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
+from tongxin.volunteers import alerts
 from tongxin.volunteers.models import CaseHourRule
 
 pytestmark = pytest.mark.django_db

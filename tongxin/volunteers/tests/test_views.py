@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tongxin.conftest import make_resident
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import Unit
 from tongxin.people.models import Tag
-from tongxin.volunteers import ledger, services
-from tongxin.volunteers.choices import Unit
+from tongxin.volunteers import services
 from tongxin.volunteers.models import Activity, SignUp
 
 from .conftest import make_activity, make_member
@@ -197,8 +198,16 @@ def test_resident_pages_join_check_in_and_hours(participants):
     assert act.title in page and 'class="balance">2<' in page
 
 
-def test_resident_without_a_record_gets_404(world):
-    assert world.client("volunteer").get(reverse("volunteers:my_hours")).status_code == 404
+def test_an_account_without_a_resident_record_is_told_so(world):
+    # given a volunteer account not linked to any resident, when it opens its own pages, then it is told why
+    c = world.client("volunteer")
+    for name in ("volunteers:my_hours", "volunteers:my_activities", "volunteers:checkin", "points:mine"):
+        r = c.get(reverse(name))
+        assert r.status_code == 200 and "还没有关联居民信息" in r.content.decode(), name
+    # and the API says the same: no account yet, and checking in is refused with the reason
+    assert c.get("/api/v1/volunteers/me/hours").json()["account_id"] is None
+    r = c.post("/api/v1/volunteers/checkin", {"code": "123456"}, content_type="application/json")
+    assert r.status_code == 409 and r.json()["code"] == "no_resident"
 
 
 def test_a_co_building_unit_organises_an_activity_for_its_members(participants):
