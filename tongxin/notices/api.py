@@ -268,9 +268,9 @@ class BatchOut(Schema):
 @router.post(
     "/{int:notice_id}/receipts", response={200: BatchOut, **ERRORS}, summary="Record many households"
 )
-@policy.operation("notices.record_receipt", model="notices.Notice")
+@policy.operation("notices.record_receipts", model="notices.Notice")
 def record_receipts(request: HttpRequest, notice_id: int, payload: BatchIn) -> Any:
-    notice = policy.get_or_deny(Notice.objects.all(), request.user, "notices.view", pk=notice_id)
+    notice = policy.get_or_deny(Notice.objects.all(), request.user, "notices.record_receipts", pk=notice_id)
     moved = services.record_for_households(
         request.user, notice, payload.household_ids, payload.channel, payload.status
     )

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.policy import AUTHENTICATED, Rule, describe_roles, register, role_provider
-from tongxin.regions.policy import MANAGERS, PLACES, REGISTRY, InScope
+from tongxin.regions.policy import MANAGERS, PARTY_MEMBER, PLACES, REGISTRY, InScope
 from tongxin.regions.scoping import scope_for
 
 PLACE_LEADER = "place_leader"
@@ -264,8 +264,21 @@ register(
         condition=_("通知未结束"),
         reason=_("通知已结束"),
     ),
+    Rule(
+        "notices.record_receipts",
+        REGISTRY | LEADERS,
+        _("成批登记回执（一轮入户、网关回执）"),
+        where=NoticeReaches(),
+        when=_sent,
+        condition=_("仅已发送、未结束的通知；只登记本人范围内的家庭"),
+        reason=_("通知未发送或已结束"),
+    ),
     # households on their phones
-    Rule("notices.my_notices", frozenset({AUTHENTICATED}), _("查看发给我家的通知")),
+    Rule(
+        "notices.my_notices",
+        frozenset({"resident", "volunteer", PARTY_MEMBER, PLACE_LEADER}),
+        _("查看发给我家的通知"),
+    ),
     Rule("notices.view_mine", frozenset({AUTHENTICATED}), _("阅读发给我家的一条通知"), where=OwnHousehold()),
     Rule(
         "notices.respond",

@@ -441,6 +441,7 @@ def record_for_households(
     """Record many households' answers at once (a leader's round of the entrance, a gateway's delivery report):
     one UPDATE over the receipts the actor may record. Returns how many moved forward."""
     notice = Notice.objects.get(pk=notice.pk)
+    policy.require(actor, "notices.record_receipts", notice)
     status = _status_for(notice, wanted)
     if status == ReceiptStatus.REPLIED:
         raise NoticeError({"status": _("回复须逐户填写")})

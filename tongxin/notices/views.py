@@ -240,8 +240,11 @@ def leader_list(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/leader_list.html", {"estates": estates, "estate": estate, "rows": rows})
 
 
-@policy.page("notices.view_leaders", model="regions.Region")
+@policy.page("regions.view_node", model="regions.Region")
 def building_leaders(request: HttpRequest, pk: int) -> HttpResponse:
+    """One building's leaders, with the assignment form (a wider place lists its estates' buildings)."""
+    if not policy.can(request.user, "notices.view_leaders"):
+        raise Http404
     place = policy.get_or_deny(
         Region.objects.select_related("parent", "grid"), request.user, "regions.view_node", pk=pk
     )
