@@ -97,8 +97,7 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
     node = node or notice.target
     receipts = receipts_for(user, notice).filter(**{f"{node.kind}_id": node.pk})
     level = child_level(node)
-    total_counts = _counts(receipts, None)[None]
-    total = _fill(Row(node.pk, node.name, node.kind), total_counts)
+    total = Row(node.pk, node.name, node.kind)
     own = Relay.objects.filter(notice=notice, region_id=node.pk).select_related("passed_on_by").first()
     if own is not None:
         _relay_into(total, own)
@@ -113,6 +112,7 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
                 "dwelling__number", "pk"
             )
         )
+        _fill(total, _tally(listing))
         total.entrances = 1
         total.entrances_passed = int(
             own is not None and own.state == RelayState.PASSED_ON and not own.automatic
@@ -120,6 +120,9 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
         return Coverage(notice, node, level, total, rows, listing)
     column = CHILD_COLUMN[level]
     counts = _counts(receipts, column)
+    _fill(
+        total, {key: sum(c[key] or 0 for c in counts.values()) for key in COUNTS}
+    )  # the node = its children
     relays = {
         r.region_id: r
         for r in Relay.objects.filter(notice=notice, level=level, region_id__in=list(counts)).select_related(
@@ -153,8 +156,22 @@ def coverage(user: Any, notice: Notice, node: Region | None = None) -> Coverage:
     return Coverage(notice, node, level, total, rows)
 
 
+COUNTS = ("households", "reached", "by_leader", "confirmed", "replied")
+
+
+def _tally(receipts: list[Receipt]) -> dict[str, int]:
+    reached = [r for r in receipts if r.rank >= 1]
+    return {
+        "households": len(receipts),
+        "reached": len(reached),
+        "by_leader": sum(1 for r in reached if r.recorded_by_id),
+        "confirmed": sum(1 for r in receipts if r.rank >= 2),
+        "replied": sum(1 for r in receipts if r.rank >= 3),
+    }
+
+
 def _fill(row: Row, counts: dict[str, Any]) -> Row:
-    for key in ("households", "reached", "by_leader", "confirmed", "replied"):
+    for key in COUNTS:
         setattr(row, key, counts.get(key) or 0)
     return row
 
