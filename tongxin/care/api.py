@@ -10,7 +10,7 @@ from tongxin.care import services
 from tongxin.care.choices import OPEN_VISIT_STATES, FollowUp
 from tongxin.care.models import HealthService, Visit
 from tongxin.core import policy
-from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, paginate
+from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, paginate, paginate_list
 from tongxin.people.models import Resident
 
 router = Router(tags=["care"])
@@ -76,18 +76,17 @@ def record_visit(request: HttpRequest, visit_id: int, payload: VisitIn) -> Any:
 
 
 @router.get(
-    "/health/mine", response={200: list[HealthOut], **ERRORS}, summary="Health services I may sign up for"
+    "/health/mine", response={200: Paged[HealthOut], **ERRORS}, summary="Health services I may sign up for"
 )
 @policy.operation("care.my_health")
-def my_health(request: HttpRequest) -> Any:
+def my_health(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
     resident = (
         Resident.objects.filter(user_id=request.user.pk or 0, status="active")
         .select_related("dwelling")
         .first()
     )
-    if resident is None:
-        return []
-    return [{**_health(s), "signed_up": mine} for s, mine in services.open_services_for(resident)]
+    rows = services.open_services_for(resident) if resident is not None else []
+    return paginate_list([{**_health(s), "signed_up": mine} for s, mine in rows], page, page_size)
 
 
 def _health(s: HealthService) -> dict[str, Any]:

@@ -163,26 +163,34 @@ def create_notice(request: HttpRequest, payload: NoticeIn) -> Status:
     return Status(201, notice)
 
 
-@router.get("/mine", response={200: list[MyNoticeOut], **ERRORS}, summary="Notices to my household")
+@router.get("/mine", response={200: Paged[MyNoticeOut], **ERRORS}, summary="Notices to my household")
 @policy.operation("notices.my_notices")
-def my_notices(request: HttpRequest) -> Any:
-    household_id = own_household_id(request.user)
-    if not household_id:
-        return []
-    receipts = Receipt.objects.filter(
-        household_id=household_id, notice__sent_at__isnull=False
-    ).select_related("notice")
-    return [
-        {"notice": r.notice, "status": r.status, "channel": r.channel, "at": r.at}
-        for r in receipts.order_by("-notice__sent_at", "-pk")[:50]
+def my_notices(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
+    household_id = own_household_id(request.user) or 0
+    receipts = (
+        Receipt.objects.filter(household_id=household_id, notice__sent_at__isnull=False)
+        .select_related("notice")
+        .order_by("-notice__sent_at", "-pk")
+    )
+    out = paginate(receipts, page, page_size)
+    out["items"] = [
+        {"notice": r.notice, "status": r.status, "channel": r.channel, "at": r.at} for r in out["items"]
     ]
+    return out
 
 
-@router.get("/leaders", response={200: list[LeaderOut], **ERRORS}, summary="Current leaders of a building")
+@router.get("/leaders", response={200: Paged[LeaderOut], **ERRORS}, summary="Current leaders of a building")
 @policy.operation("notices.view_leaders")
-def list_leaders(request: HttpRequest, building: int = Query(...)) -> Any:  # type: ignore[assignment]
+def list_leaders(
+    request: HttpRequest,
+    building: int = Query(...),  # type: ignore[assignment]
+    page: int = PageNumber,
+    page_size: int = PageSize,
+) -> Any:
     qs = policy.restrict(leaders.current().filter(building_id=building), request.user, "notices.view_leaders")
-    return [_leader(a) for a in qs.select_related("resident").order_by("role", "pk")]
+    out = paginate(qs.select_related("resident").order_by("role", "pk"), page, page_size)
+    out["items"] = [_leader(a) for a in out["items"]]
+    return out
 
 
 @router.post(

@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.policy import AUTHENTICATED, Rule, describe_roles, register, role_provider
+from tongxin.regions.choices import STAFF_ROLES
 from tongxin.regions.policy import MANAGERS, PARTY_MEMBER, PLACES, REGISTRY, InScope
 from tongxin.regions.scoping import scope_for
 
@@ -73,6 +74,10 @@ def led_by(user: Any) -> Led:
 
 @role_provider
 def leader_roles(user: Any) -> set[str]:
+    """``place_leader`` for residents leading a place. Staff accounts (registry, property, department roles) are
+    not asked: a leader acts through a resident account, and staff pages keep their query budget."""
+    if scope_for(user).roles & STAFF_ROLES:
+        return set()
     return {PLACE_LEADER} if led_by(user) else set()
 
 

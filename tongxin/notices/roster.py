@@ -28,14 +28,10 @@ ROLE_TEXT: dict[str, str] = {
 YES = {"是", "y", "yes", "1", "true", "√"}
 
 
-def roster_values(dwelling_ids: list[int]) -> dict[int, list[Any]]:
+def roster_values(dwellings: list[Any]) -> dict[int, list[Any]]:
     """Per dwelling: its building leaders (双楼长 both), entrance leader, its floor's steward, party household
-    leaders of its entrance. Two queries."""
-    from tongxin.regions.models import Dwelling
-
-    places = list(
-        Dwelling.objects.filter(pk__in=dwelling_ids).values_list("pk", "building_id", "entrance_id", "floor")
-    )
+    leaders of its entrance. One query."""
+    places = [(d.pk, d.building_id, d.entrance_id, d.floor) for d in dwellings]
     buildings = {b for _, b, _, _ in places}
     found: dict[tuple, list[str]] = defaultdict(list)
     rows = (

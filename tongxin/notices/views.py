@@ -309,6 +309,19 @@ def _assign_form(building: Region, data: Any) -> AssignForm:
     return AssignForm(data, places=places, residents=choices)
 
 
+@policy.page("regions.view_grid", model="regions.Grid")
+def grid_leaders(request: HttpRequest, pk: int) -> HttpResponse:
+    """The leaders of a grid's buildings: the fragment the grid roster page loads (also a page of its own)."""
+    from tongxin.notices.templatetags.leaders_tags import grid_leaders_context
+    from tongxin.regions.models import Grid
+
+    grid = policy.get_or_deny(Grid.objects.all(), request.user, "regions.view_grid", pk=pk)
+    context = grid_leaders_context(request.user, grid)
+    if context["rows"] is None:
+        raise Http404
+    return render(request, "notices/_grid_leaders.html", context)
+
+
 @require_POST
 @policy.page("notices.assign_leader", model="notices.LeaderAssignment")
 def leader_end(request: HttpRequest, pk: int) -> HttpResponse:
@@ -456,6 +469,7 @@ urlpatterns = [
     path("leaders/", leader_list, name="leader_list"),
     path("leaders/building/<int:pk>/", building_leaders, name="building_leaders"),
     path("leaders/<int:pk>/end/", leader_end, name="leader_end"),
+    path("leaders/grid/<int:pk>/", grid_leaders, name="grid_leaders"),
     path("leader/", leader_home, name="leader_home"),
     path("leader/<int:pk>/", leader_notice, name="leader_notice"),
     path("m/", mine, name="mine"),

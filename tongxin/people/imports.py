@@ -137,10 +137,10 @@ IMPORTERS: dict[str, Callable[..., Callable[[Writer], None]]] = {}
 
 @dataclass(frozen=True)
 class RosterColumns:
-    """Extra roster columns another app adds: ``values(dwelling_ids)`` → ``{dwelling_id: [value per header]}``."""
+    """Extra roster columns another app adds: ``values(dwellings)`` → ``{dwelling_id: [value per header]}``."""
 
     headers: list[str]
-    values: Callable[[list[int]], dict[int, list[Any]]]
+    values: Callable[[list[Dwelling]], dict[int, list[Any]]]
 
 
 ROSTER_EXTRA: list[RosterColumns] = []
@@ -1545,7 +1545,7 @@ def roster_rows(dwellings: models.QuerySet[Dwelling]) -> Iterator[list[Any]]:
             "estate__name", "building__path", "entrance__path", "number"
         )
     )
-    extra = [x.values([d.pk for d in ordered]) for x in ROSTER_EXTRA]
+    extra = [x.values(ordered) for x in ROSTER_EXTRA]
     blanks = [[""] * len(x.headers) for x in ROSTER_EXTRA]
     for d in ordered:
         base = [d.estate.name, d.building.name, d.entrance.name, d.number]

@@ -180,9 +180,9 @@ def test_api_visits_and_my_health(world, elderly):
         tags=[elderly],
     )
     mine = world.client("resident").get("/api/v1/care/health/mine").json()
-    assert [s["id"] for s in mine] == [service.pk]
+    assert [s["id"] for s in mine["items"]] == [service.pk]
     assert world.client("resident").post(f"/api/v1/care/health/{service.pk}/sign-up").status_code == 201
-    # 王五 of the other community is not eligible: not found
+    # 王五 of the other community is not eligible: refused with the reason
     from tongxin.conftest import make_user
 
     world.residents["b1"].user = make_user("wang5")
@@ -191,4 +191,4 @@ def test_api_visits_and_my_health(world, elderly):
 
     c = Client()
     c.force_login(world.residents["b1"].user)
-    assert c.post(f"/api/v1/care/health/{service.pk}/sign-up").status_code == 404
+    assert c.post(f"/api/v1/care/health/{service.pk}/sign-up").status_code == 403

@@ -49,19 +49,39 @@ def sms_outbox(settings: Any) -> Iterator[list[tuple[str, str]]]:
     yield OutboxSMS.messages
 
 
+_SHARED: dict[str, Any] = {}
+
+
+def shared_chromium() -> Any:
+    """One Playwright and one browser per test process: every app's browser tests use this (two sync Playwrights
+    in one process refuse to start), closed when the process ends."""
+    if "browser" not in _SHARED:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        # Playwright's sync API keeps an event loop on the test thread; the test's own ORM calls are still
+        # synchronous, so Django's async-safety guard is lifted for browser tests only.
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        pw = sync_playwright().start()
+        _SHARED["pw"], _SHARED["browser"] = (
+            pw,
+            pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS),
+        )
+
+        def close() -> None:
+            _SHARED["browser"].close()
+            _SHARED["pw"].stop()
+
+        atexit.register(close)
+    return _SHARED["browser"]
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on the test thread; the test's own ORM calls are still
-    # synchronous, so Django's async-safety guard is lifted for browser tests only.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield shared_chromium()
 
 
 class Counter:

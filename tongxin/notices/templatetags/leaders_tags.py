@@ -1,5 +1,6 @@
-"""``{% dwelling_leaders dwelling %}`` and ``{% grid_leaders grid %}``: the leaders on the household page and the
-grid roster (people's templates load these, so people's views need no change)."""
+"""``{% dwelling_leaders dwelling %}``: the leaders on the household page (people's template loads it, so people's
+view needs no change); the grid page loads its leaders table from ``notices:grid_leaders`` (htmx), keeping the
+roster page within its query budget."""
 
 from __future__ import annotations
 
@@ -29,15 +30,16 @@ def dwelling_leaders(context: Any, dwelling: Any) -> dict[str, Any]:
     return {"leaders": [(a, leaders.leader_label(a)) for a in found], "building_id": dwelling.building_id}
 
 
-@register.inclusion_tag("notices/_grid_leaders.html", takes_context=True)
-def grid_leaders(context: Any, grid: Any) -> dict[str, Any]:
-    user = _user(context)
+def grid_leaders_context(user: Any, grid: Any) -> dict[str, Any]:
+    """The leaders of every building of ``grid`` the user may see (two queries)."""
     if not policy.can(user, "notices.view_leaders"):
         return {"rows": None}
     buildings = list(
-        Region.objects.visible_to(user).filter(kind=RegionKind.BUILDING, grid=grid).select_related("parent")
+        Region.objects.visible_to(user)
+        .filter(kind=RegionKind.BUILDING, grid=grid)
+        .select_related("parent")
         .order_by("parent__name", "path")
-    )  # fmt: skip
+    )
     found = leaders.by_building([b.pk for b in buildings])
     rows = []
     for b in buildings:

@@ -52,7 +52,10 @@ def test_staff_assign_a_leader_on_the_building_page_and_it_shows_on_household_an
     house = client.get(f"/people/dwellings/{world.dwellings['a1'].pk}/").content.decode()
     assert 'id="dwelling-leaders"' in house and "张三（楼栋长）" in house
     grid = client.get(f"/people/grids/{world.grid_1.pk}/").content.decode()
-    assert 'id="grid-leaders"' in grid and "张三" in grid
+    assert 'id="grid-leaders-slot"' in grid  # loads its leaders from the fragment
+    fragment = client.get(f"/notices/leaders/grid/{world.grid_1.pk}/").content.decode()
+    assert 'id="grid-leaders"' in fragment and "张三" in fragment
+    assert world.client("grid_3").get(f"/notices/leaders/grid/{world.grid_1.pk}/").status_code == 404
     # and the estate list shows it
     listing = client.get(f"/notices/leaders/?estate={world.estate_a.pk}").content.decode()
     assert f'data-building="{building.pk}"' in listing and "张三" in listing
