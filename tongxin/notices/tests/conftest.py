@@ -8,7 +8,7 @@ import pytest
 
 from tongxin.conftest import World, make_resident, make_user
 from tongxin.notices import leaders
-from tongxin.regions.models import Dwelling, Region
+from tongxin.regions.models import Dwelling, Region, RoleAssignment
 
 
 def add_household(world: World, key: str, number: str, name: str, seq: int, *, account: str = "") -> Any:
@@ -22,6 +22,7 @@ def add_household(world: World, key: str, number: str, name: str, seq: int, *, a
         r.user = make_user(account)
         r.user.display_name = name  # an account shows its holder's name
         r.user.save(update_fields=["display_name"])
+        RoleAssignment.objects.create(user=r.user, role="resident")  # as the phone sign-in gives it
         r.save(update_fields=["user"])
     return r
 
