@@ -216,7 +216,11 @@ def record_visit(
     grid-patrol channel, linked to the visit; a care need opens another visit; a mediation is handed to the
     community staff. A plan's next visit is scheduled one interval after this one."""
     visited_at = visited_at or timezone.now()
-    locked = Visit.objects.select_for_update().select_related("plan", "resident", "dwelling").get(pk=visit.pk)
+    locked = (
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("plan", "resident", "dwelling")
+        .get(pk=visit.pk)
+    )
     policy.require(actor, "care.record_visit", locked)
     _check(locked.state, VisitState.DONE)
     text = (findings or "").strip()
