@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/tongxin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node
+.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ $(NPM_STAMP): package-lock.json
 	touch $(NPM_STAMP)
 
 node: $(NPM_STAMP)
+
+# Browser tests drive Debian's chromium through Playwright (a CJK font keeps their screenshots legible). Installed
+# here when missing and this machine lets us; otherwise the browser tests fail and name the command to run.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and a CJK font for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
+	  else \
+	    echo "chromium or a CJK font is missing: run 'sudo apt-get install -y chromium fonts-wqy-microhei'"; \
+	  fi; \
+	fi
 
 messages: venv
 	$(PY) -m tongxin.core.i18n_compile
@@ -59,10 +72,10 @@ check: venv messages
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-pytest: venv messages node
+pytest: venv messages node browser
 	HUEY_IMMEDIATE=1 DATABASE_URL= $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
 
-pytest-pg: venv messages node
+pytest-pg: venv messages node browser
 	HUEY_IMMEDIATE=1 DATABASE_URL=$(DATABASE_URL) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
 
 test: lint typecheck check pytest

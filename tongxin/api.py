@@ -3,8 +3,10 @@
 from ninja import NinjaAPI
 
 from tongxin.accounts.api import router as accounts_router
+from tongxin.care.api import router as care_router
 from tongxin.cases.api import router as cases_router
 from tongxin.core.api import ApiAuth, install_error_handlers
+from tongxin.notices.api import router as notices_router
 from tongxin.party.api import router as party_router
 from tongxin.people.api import router as people_router
 from tongxin.points.api import router as points_router
@@ -29,3 +31,5 @@ api.add_router("/cases/", cases_router)
 api.add_router("/volunteers/", volunteers_router)
 api.add_router("/points/", points_router)
 api.add_router("/sensors/", sensors_router)
+api.add_router("/notices/", notices_router)
+api.add_router("/care/", care_router)

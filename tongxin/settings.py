@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "tongxin.volunteers",
     "tongxin.points",
     "tongxin.sensors",
+    "tongxin.notices",
+    "tongxin.care",
     "tongxin.dashboard",
 ]
 

@@ -63,6 +63,10 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         ("subdistrict_admin", "community_staff", "grid_worker", "volunteer", "resident"),
     ),
     NavItem("sensors:device_list", _("智能感知"), "sensors.view_device"),
+    NavItem("notices:list", _("通知"), "notices.list"),
+    NavItem("notices:mine", _("我家的通知"), "notices.my_notices"),
+    NavItem("notices:leader_home", _("我的楼栋"), "notices.leader_home"),
+    NavItem("care:visits", _("走访"), "care.view_visits"),
     NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
     NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )

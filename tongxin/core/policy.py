@@ -149,10 +149,10 @@ def roles_of(user: Any) -> frozenset[str]:
 
 
 def forget(user: Any) -> None:
-    """Drop what was cached on ``user`` (after its roles or memberships change)."""
-    for attr in ("_tongxin_roles", "_tongxin_scope", "_tongxin_participation_communities"):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    """Drop what was cached on ``user`` (after its roles or memberships change): every ``_tongxin_*`` attribute,
+    so the caches apps keep on the user (led places, households, communities) go too."""
+    for attr in [a for a in vars(user) if a.startswith("_tongxin_")] if hasattr(user, "__dict__") else []:
+        delattr(user, attr)
 
 
 def holds(user: Any, action: str) -> bool:

@@ -130,6 +130,22 @@ KINDS: dict[str, KindSpec] = {
 }
 
 
+# Import kinds other apps add (notices: the leaders on places), so people never imports them:
+# ``IMPORTERS[code](ctx, table, index)`` returns the writer like the functions below.
+IMPORTERS: dict[str, Callable[..., Callable[[Writer], None]]] = {}
+
+
+@dataclass(frozen=True)
+class RosterColumns:
+    """Extra roster columns another app adds: ``values(dwellings)`` → ``{dwelling_id: [value per header]}``."""
+
+    headers: list[str]
+    values: Callable[[list[Dwelling]], dict[int, list[Any]]]
+
+
+ROSTER_EXTRA: list[RosterColumns] = []
+
+
 def kind_choices() -> list[tuple[str, Any]]:
     return [(k.code, k.label) for k in KINDS.values()]
 
@@ -1369,6 +1385,8 @@ def import_party_members(ctx: Context, table: Table, index: dict[str, int]) -> C
 
 # ---------------------------------------------------------------------------------------------------- runner
 def _dispatch(ctx: Context, kind: str, table: Table, index: dict[str, int]) -> Callable[[Writer], None]:
+    if kind in IMPORTERS:
+        return IMPORTERS[kind](ctx, table, index)
     if kind == "dwellings":
         return import_dwellings(ctx, table, index)
     if kind == "households":
@@ -1522,12 +1540,18 @@ def roster_rows(dwellings: models.QuerySet[Dwelling]) -> Iterator[list[Any]]:
             "resident__household_id", flat=True
         )
     )
-    for d in dwellings.select_related("estate", "building", "entrance", "grid").order_by(
-        "estate__name", "building__path", "entrance__path", "number"
-    ):
+    ordered = list(
+        dwellings.select_related("estate", "building", "entrance", "grid").order_by(
+            "estate__name", "building__path", "entrance__path", "number"
+        )
+    )
+    extra = [x.values(ordered) for x in ROSTER_EXTRA]
+    blanks = [[""] * len(x.headers) for x in ROSTER_EXTRA]
+    for d in ordered:
         base = [d.estate.name, d.building.name, d.entrance.name, d.number]
+        more = [v for values, blank in zip(extra, blanks, strict=True) for v in values.get(d.pk, blank)]
         for hid, head, phone in households.get(d.pk, [(0, "", "")]):
-            yield [*base, head, phone, counts.get(hid, 0), "是" if hid in party else "", d.grid.name]
+            yield [*base, head, phone, counts.get(hid, 0), "是" if hid in party else "", d.grid.name, *more]
 
 
 def roster_workbook(dwellings: models.QuerySet[Dwelling], title: str) -> tuple[bytes, int]:
@@ -1535,7 +1559,7 @@ def roster_workbook(dwellings: models.QuerySet[Dwelling], title: str) -> tuple[b
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "roster")
-    ws.append(ROSTER_HEADERS)
+    ws.append([*ROSTER_HEADERS, *(h for x in ROSTER_EXTRA for h in x.headers)])
     n = 0
     for row in roster_rows(dwellings):
         ws.append(row)

@@ -6,9 +6,8 @@ import pytest
 
 from tongxin.cases import services as cases
 from tongxin.cases.tests.core_fixtures import new_case
-from tongxin.conftest import PASSWORD
+from tongxin.conftest import DESKTOP, PASSWORD, PHONE, login, measure
 from tongxin.core import notifications
-from tongxin.dashboard.tests.conftest import DESKTOP, PHONE, login, measure
 
 pytestmark = pytest.mark.browser
 

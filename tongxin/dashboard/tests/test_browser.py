@@ -15,8 +15,7 @@ import pytest
 from tongxin.cases.choices import CaseState, Channel
 from tongxin.cases.models import Case
 from tongxin.cases.tests.core_fixtures import make_member, new_case
-from tongxin.conftest import PASSWORD
-from tongxin.dashboard.tests.conftest import DESKTOP, PHONE, Counter, login, measure, record_metrics
+from tongxin.conftest import DESKTOP, PASSWORD, PHONE, Counter, login, measure, record_metrics
 
 pytestmark = [pytest.mark.browser]
 

@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from tongxin.conftest import PASSWORD
-from tongxin.dashboard.tests.conftest import DESKTOP, PHONE, SCREENSHOTS, login
+from tongxin.conftest import DESKTOP, PASSWORD, PHONE, SCREENSHOTS, login
 from tongxin.people.models import Tag
 from tongxin.sensors import services
 from tongxin.sensors.choices import DeviceKind, Source
