@@ -171,3 +171,8 @@ class EventType(models.TextChoices):
 class HolidayKind(models.TextChoices):
     HOLIDAY = "holiday", _("节假日")
     WORKDAY = "workday", _("调休上班")
+
+
+class HolidaySource(models.TextChoices):
+    NOTICE = "notice", _("国务院通知")
+    ADMIN = "admin", _("管理员维护")

@@ -23,6 +23,7 @@ from tongxin.cases.choices import (
     EventType,
     HandlerKind,
     HolidayKind,
+    HolidaySource,
     Rating,
     RatingSource,
     Supervision,
@@ -131,6 +132,13 @@ class Holiday(models.Model):
         _("类型"), max_length=10, choices=HolidayKind.choices, default=HolidayKind.HOLIDAY
     )
     name = models.CharField(_("名称"), max_length=40, blank=True)
+    source = models.CharField(
+        _("来源"),
+        max_length=10,
+        choices=HolidaySource.choices,
+        default=HolidaySource.ADMIN,
+        help_text=_("国务院通知的日期由 sync_holidays 维护；管理员修改过的日期不再被覆盖"),
+    )
 
     class Meta:
         verbose_name = _("节假日")

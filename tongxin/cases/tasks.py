@@ -344,3 +344,12 @@ def verify_rollups(days: int = 2, today: dt.date | None = None) -> list[dt.date]
 @lock_task("cases-verify-rollups")
 def periodic_verify_rollups() -> list[dt.date]:
     return verify_rollups()
+
+
+@db_periodic_task(crontab(hour="4", minute="10"))
+@lock_task("cases-sync-holidays")
+def periodic_sync_holidays() -> dict[str, int]:
+    """Keep the holiday table in step with ``holidays_cn`` (new years, corrections); admin rows are kept."""
+    from tongxin.cases import holidays_cn
+
+    return holidays_cn.sync()
