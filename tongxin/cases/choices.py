@@ -20,6 +20,12 @@ class Channel(models.TextChoices):
     OPEN311 = "open311", _("Open311")
 
 
+# Channels staff record a case through (the staff intake screen): 热线, 网格巡查, 服务窗口.
+STAFF_CHANNELS: tuple[str, ...] = (Channel.HOTLINE, Channel.GRID_PATROL, Channel.FRONT_DESK)
+# Names the API also accepts for a channel (the glossary's 窗口 is ``front_desk``).
+CHANNEL_ALIASES: dict[str, str] = {"window": Channel.FRONT_DESK, "patrol": Channel.GRID_PATROL}
+
+
 class CaseState(models.TextChoices):
     SUBMITTED = "submitted", _("待受理")
     ACCEPTED = "accepted", _("已受理")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.cases.choices import CaseState, Channel, Rating
+from tongxin.cases.choices import STAFF_CHANNELS, CaseState, Channel, Rating
 from tongxin.cases.models import DESCRIPTION_MAX, Category
 
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -81,6 +81,12 @@ class QueueFilterForm(forms.Form):
 
 
 class IntakeForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("渠道"),
+        choices=[(c, Channel(c).label) for c in STAFF_CHANNELS],
+        initial=Channel.HOTLINE,
+        widget=forms.RadioSelect,
+    )
     phone = forms.CharField(label=_("来电号码"), max_length=20, required=False)
     contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
     resident = forms.IntegerField(required=False, widget=forms.HiddenInput)
