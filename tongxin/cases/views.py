@@ -185,7 +185,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "actions": available,
         "deadline_class": deadline_class(case),
-        "whistles": list(case.whistle_calls.select_related("department").order_by("whistled_at", "id")),
+        "whistles": list(
+            case.whistle_calls.select_related("department", "reported_by").order_by("whistled_at", "id")
+        ),
         "photos": list(case.photos.all()),
     }
     if request.headers.get("HX-Request"):
