@@ -76,6 +76,7 @@ _FIELD_OF_CODE = {
     "unknown_channel": "channel",
     "reason_required": "reason",
     "bad_rating": "rating",
+    "same_category": "category",
 }
 
 
@@ -229,6 +230,7 @@ class ActionIn(Schema):
     call_id: int | None = None
     primary_id: int | None = None
     round_robin: bool = False
+    category: str = ""
 
 
 class ListFilters(Schema):
@@ -782,6 +784,7 @@ Action = Literal[
     "close",
     "merge",
     "comment",
+    "reclassify",
 ]
 
 
@@ -888,6 +891,10 @@ def _run_action(request: HttpRequest, case: Case, action: str, body: ActionIn) -
         return call_service(s.merge, case.pk, primary.pk, user)
     if action == "comment":
         return call_service(s.comment, case.pk, user, body.comment or body.note)
+    if action == "reclassify":
+        if not body.category:
+            raise ApiError(400, "category_required", _("请指明新类别"), "category")
+        return call_service(s.reclassify, case.pk, user, body.category, reason=body.reason)
     raise ApiError(404, "unknown_action", _("未知的操作：%(a)s") % {"a": action})  # pragma: no cover
 
 

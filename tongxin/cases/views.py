@@ -266,7 +266,7 @@ def intake(request: HttpRequest) -> HttpResponse:
         try:
             case = services.submit(
                 actor=request.user,
-                channel=data.get("channel") or Channel.HOTLINE,
+                channel=data.get("channel") or _intake_channel(request),
                 category=data["category"],
                 description=data["description"],
                 reporter=reporter,

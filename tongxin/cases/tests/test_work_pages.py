@@ -119,3 +119,27 @@ def test_late_department_shown_on_the_case_page(world):
     html = world.client("staff_a").get(f"/cases/{case.pk}/").content.decode()
     assert "超时未报到" in html
     assert Case.objects.get(pk=case.pk).state == CaseState.WHISTLED
+
+
+@pytest.mark.django_db
+def test_recategorise_through_the_api(world):
+    import json
+
+    case = new_case(world, code="repairs")
+    url = f"/api/v1/cases/{case.pk}/reclassify"
+    staff = world.client("staff_a")
+
+    def post(client, body):
+        return client.post(url, data=json.dumps(body), content_type="application/json")
+
+    # missing, same and unknown categories are refused with the field named
+    assert post(staff, {}).json()["field"] == "category"
+    r = post(staff, {"category": "repairs"})
+    assert r.status_code == 400 and r.json()["code"] == "same_category"
+    assert post(staff, {"category": "nope"}).json()["code"] == "unknown_category"
+    # another community's staff does not see the case
+    assert post(world.client("staff_b"), {"category": "repairs-large"}).status_code == 404
+    # the community's staff recategorise it
+    r = post(staff, {"category": "repairs-large", "reason": "外墙脱落"})
+    assert r.status_code == 200 and r.json()["category"] == "repairs-large"
+    assert [e["type"] for e in r.json()["timeline"]].count("reclassified") == 2
