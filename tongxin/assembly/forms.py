@@ -119,4 +119,5 @@ class MeetingForm(forms.Form):
         from tongxin.assembly.choices import OPEN_STAGES
 
         agenda = Matter.objects.filter(community_id__in=community_ids(user), stage__in=OPEN_STAGES)
-        self.fields["agenda"].queryset = agenda.order_by("-pk")[:50]  # type: ignore[attr-defined]
+        recent = list(agenda.order_by("-pk").values_list("pk", flat=True)[:50])
+        self.fields["agenda"].queryset = Matter.objects.filter(pk__in=recent).order_by("-pk")  # type: ignore[attr-defined]
