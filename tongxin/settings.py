@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "tongxin.sensors",
     "tongxin.notices",
     "tongxin.care",
+    "tongxin.assembly",
+    "tongxin.mediation",
     "tongxin.dashboard",
 ]
 
