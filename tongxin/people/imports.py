@@ -467,10 +467,11 @@ class Writer:
                     for r in rows:
                         write(r)
             except psycopg.errors.UniqueViolation as e:
-                raise RegistryChanged(table) from e
-            finally:
-                if set_based:
-                    cur.execute("SET LOCAL session_replication_role = origin")
+                raise RegistryChanged(
+                    table
+                ) from e  # the transaction is aborted: the rollback resets the role
+            if set_based:
+                cur.execute("SET LOCAL session_replication_role = origin")
 
     def _keys_set_based(self, cur: Any) -> bool:
         """Turn off the per-row foreign-key triggers for the next COPY, if this database role may.
