@@ -22,8 +22,9 @@ needs_replica = pytest.mark.skipif(
 )
 
 
-def test_reads_stay_on_the_primary_without_a_replica():
+def test_reads_stay_on_the_primary_without_a_replica(monkeypatch):
     """Given no replica configured, when code reads inside a replica block, then it reads the default database."""
+    monkeypatch.setattr(replica, "configured", lambda: False)
     with replica_reads():
         assert ReplicaRouter().db_for_read(Region) is None
 
