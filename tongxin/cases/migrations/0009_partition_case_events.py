@@ -12,7 +12,7 @@ def partition(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0005_rollup_community_levels")]
+    dependencies = [("cases", "0008_complex_1715_categories")]
 
     # the partitioned table reads and writes like the plain one: going back leaves it partitioned
     operations = [migrations.RunPython(partition, migrations.RunPython.noop, elidable=False)]
