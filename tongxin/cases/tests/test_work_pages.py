@@ -143,3 +143,19 @@ def test_recategorise_through_the_api(world):
     r = post(staff, {"category": "repairs-large", "reason": "外墙脱落"})
     assert r.status_code == 200 and r.json()["category"] == "repairs-large"
     assert [e["type"] for e in r.json()["timeline"]].count("reclassified") == 2
+
+
+@pytest.mark.django_db
+def test_department_sees_resolve_and_return_after_reporting_in(world):
+    case = new_case(world, code="city-management", description="井盖缺失")
+    [call] = services.whistle(case, world.users["admin"], [world.department])
+    dept = world.client("department")
+    before = dept.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-action="resolve"' not in before and 'data-action="report_in"' in before
+    services.report_in(call, world.users["department"], note="已出发")
+    after = dept.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-action="resolve"' in after and 'data-action="return"' in after
+    # and resolving on the web works
+    r = dept.post(f"/cases/{case.pk}/do/resolve/", {"result": "井盖已更换"})
+    assert r.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == CaseState.RESOLVED
