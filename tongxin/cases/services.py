@@ -338,13 +338,13 @@ def _place(
         if building.kind == Region.Kind.ENTRANCE:
             case.entrance_id = building.pk
             building = building.parent
-        ids = building.ancestor_ids()
+        ids = building.place_ids()
         case.subdistrict_id, case.community_id, case.estate_id = ids[0], ids[1], ids[2]
         case.building_id = building.pk
         case.grid_id = building.grid_id
         return True
     if estate is not None:
-        ids = estate.ancestor_ids()
+        ids = estate.place_ids()
         case.subdistrict_id, case.community_id, case.estate_id = ids[0], ids[1], estate.pk
         grids = list(
             Region.objects.filter(parent=estate, kind=Region.Kind.BUILDING)
