@@ -159,3 +159,15 @@ def test_department_sees_resolve_and_return_after_reporting_in(world):
     r = dept.post(f"/cases/{case.pk}/do/resolve/", {"result": "井盖已更换"})
     assert r.status_code == 302
     assert Case.objects.get(pk=case.pk).state == CaseState.RESOLVED
+
+
+@pytest.mark.django_db
+def test_case_page_shows_a_missed_on_site_visit_and_the_plan_deadline(world):
+    import datetime as dt
+
+    from tongxin.cases.tasks import sweep_steps
+
+    case = new_case(world, code="repairs-large", description="外墙脱落")
+    sweep_steps(now=case.submitted_at + dt.timedelta(minutes=11))
+    html = world.client("staff_a").get(f"/cases/{case.pk}/").content.decode()
+    assert "未按时到场" in html and "方案期限" in html
