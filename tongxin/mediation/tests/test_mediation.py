@@ -78,7 +78,7 @@ def test_revealing_a_partys_phone_is_audited(world):
         services.reveal_phone(world.users["staff_b"], party)
 
 
-def test_a_case_is_handed_to_mediation_and_back(world):
+def test_a_case_is_handed_to_mediation_and_back(world, default_categories):
     from tongxin.cases import services as cases
     from tongxin.cases.models import Category
 
