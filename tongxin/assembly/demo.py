@@ -204,6 +204,7 @@ def _fufeng_matters(rng: random.Random, staff: User, community: Region, estate: 
     ]
     if occupied:
         b = occupied[min(11, len(occupied) - 1)]  # 12栋 (the last building in a scaled-down demo)
+        owner = _demo_owner(b)
         doors = services.raise_matter(
             staff,
             title=f"{b.name}更换防火门",
@@ -230,6 +231,8 @@ def _fufeng_matters(rng: random.Random, staff: User, community: Region, estate: 
             closes_at=now + dt.timedelta(days=5),
         )
         _ballots(rng, vote, 0.45, (0.9, 0.07))
+        if owner is not None:  # the demo login votes himself
+            Ballot.objects.filter(vote=vote, elector__dwelling_id=owner.dwelling_id).delete()
     # 表决 finished → 实施: the elevators of 1—5栋 from the maintenance fund (owners' vote, item 五)
     lifts = services.raise_matter(
         staff,
@@ -302,6 +305,37 @@ def _fufeng_matters(rng: random.Random, staff: User, community: Region, estate: 
         title="富丰新城小区自治公约（修订稿）",
         text="一、爱护公共设施……\n二、电动车入棚充电，禁止飞线……\n三、文明养犬……",
     )
+
+
+def _demo_owner(building: Region) -> Resident | None:
+    """The demo login ``yezhu``: an owner living in ``building`` (on the owners' roll), with a phone account."""
+    from django.contrib.auth.hashers import make_password
+
+    from tongxin.core import demo
+    from tongxin.regions.models import RoleAssignment
+
+    r = (
+        Resident.objects.filter(
+            dwelling__building=building, status="active", relation="head", ownerships__ended_on__isnull=True
+        )
+        .order_by("pk")
+        .first()
+    )
+    if r is None or User.objects.filter(username="yezhu").exists():
+        return None
+    if r.user_id is not None:
+        user = r.user
+        user.username, user.password = "yezhu", make_password(demo.PASSWORD)
+        user.save(update_fields=["username", "password"])
+    else:
+        user = User.objects.create(
+            username="yezhu", display_name=r.name, password=make_password(demo.PASSWORD)
+        )
+        r.user = user
+        r.save(update_fields=["user"])
+    if not RoleAssignment.objects.filter(user=user, role="resident").exists():
+        RoleAssignment.objects.create(user=user, role="resident")
+    return r
 
 
 def _ballots(rng: random.Random, vote: Any, turnout: float, split: tuple[float, float]) -> None:

@@ -221,6 +221,7 @@ def open_vote(request: HttpRequest, pk: int) -> HttpResponse:
             place=d["place"],
             body=d["body"],
             closes_at=d["closes_at"],
+            charter=d["charter"],
         )
     except ValidationError as exc:
         _error(request, exc)

@@ -299,3 +299,32 @@ def test_a_discrepancy_is_settled_by_review_and_electors_are_invited(
     ballot = services.resolve_paper(staff, vote, e, Choice.AGREE)
     assert ballot is not None and ballot.choice == Choice.AGREE
     assert PaperEntry.objects.filter(elector=e).count() == 2
+
+
+def test_a_charter_draft_is_adopted_by_the_owners_vote(world, owners):
+    staff = world.users["staff_b"]
+    v1 = services.draft_charter(staff, world.estate_b, title="小区自治公约", text="一、爱护公共设施")
+    v1.state, v1.adopted_on = "adopted", timezone.localdate()
+    v1.save()
+    v2 = services.draft_charter(staff, world.estate_b, title="小区自治公约（修订）", text="一、二、三")
+    assert v2.version == 2
+    m = coordinating_matter(world, owners_matter=True)
+    vote = services.open_vote(
+        staff,
+        m,
+        title="修订公约",
+        electorate=Electorate.OWNERS,
+        owners_item=OwnersItem.CHARTER,
+        closes_at=later(),
+        charter=v2,
+    )
+    for o in owners[:2]:
+        services.cast(o.user, vote, Choice.AGREE)
+    for o in owners[2:5]:
+        e = vote.electors.get(resident=o)
+        services.enter_paper(world.users["grid_3"], vote, e, Choice.AGREE)
+        services.enter_paper(staff, vote, e, Choice.AGREE)
+    services.close_vote(staff, vote)
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.state, v2.state) == ("superseded", "adopted")
