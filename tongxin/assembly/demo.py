@@ -232,7 +232,7 @@ def _fufeng_matters(rng: random.Random, staff: User, community: Region, estate: 
         )
         _ballots(rng, vote, 0.45, (0.9, 0.07))
         if owner is not None:  # the demo login votes himself
-            Ballot.objects.filter(vote=vote, elector__dwelling_id=owner.dwelling_id).delete()
+            Ballot.objects.filter(vote=vote, elector__dwelling_id=owner.dwelling_id or 0).delete()
     # 表决 finished → 实施: the elevators of 1—5栋 from the maintenance fund (owners' vote, item 五)
     lifts = services.raise_matter(
         staff,
@@ -323,8 +323,8 @@ def _demo_owner(building: Region) -> Resident | None:
     )
     if r is None or User.objects.filter(username="yezhu").exists():
         return None
-    if r.user_id is not None:
-        user = r.user
+    user = r.user
+    if user is not None:
         user.username, user.password = "yezhu", make_password(demo.PASSWORD)
         user.save(update_fields=["username", "password"])
     else:
