@@ -67,6 +67,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("notices:mine", _("我家的通知"), "notices.my_notices"),
     NavItem("notices:leader_home", _("我的楼栋"), "notices.leader_home"),
     NavItem("care:visits", _("走访"), "care.view_visits"),
+    NavItem("doorstep:desk", _("便民服务"), "doorstep.work_window"),
+    NavItem("doorstep:errands", _("代办"), "doorstep.view_errands"),
+    NavItem("doorstep:my_services", _("我的便民服务"), "doorstep.my_services"),
     NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
     NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )
