@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "tongxin.notices",
     "tongxin.care",
     "tongxin.doorstep",
+    "tongxin.assembly",
+    "tongxin.mediation",
     "tongxin.dashboard",
 ]
 
@@ -187,12 +189,17 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# The worker's schedules (crontab) are read in Beijing time: huey compares them with its clock, which is UTC
+# unless ``utc`` is off; with it off the clock is the process's local time, which Django sets to TIME_ZONE
+# (Asia/Shanghai) at start-up. So the nightly jobs (03:20 ...) run at night in China, not at 11:20.
+HUEY_UTC = False
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": "tongxin",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "utc": HUEY_UTC,
     }
 else:
     HUEY = {
@@ -200,6 +207,7 @@ else:
         "name": "tongxin",
         "filename": str(BASE_DIR / "var" / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "utc": HUEY_UTC,
     }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

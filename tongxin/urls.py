@@ -18,6 +18,8 @@ urlpatterns: list = [
     path("notices/", include("tongxin.notices.urls")),
     path("care/", include("tongxin.care.urls")),
     path("doorstep/", include("tongxin.doorstep.urls")),
+    path("assembly/", include("tongxin.assembly.urls")),
+    path("mediation/", include("tongxin.mediation.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),
     path("open311/v2/", include("tongxin.cases.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

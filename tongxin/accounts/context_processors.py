@@ -70,6 +70,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("doorstep:desk", _("便民服务"), "doorstep.work_window"),
     NavItem("doorstep:errands", _("代办"), "doorstep.view_errands"),
     NavItem("doorstep:my_services", _("我的便民服务"), "doorstep.my_services"),
+    NavItem("assembly:home", _("议事"), "assembly.list"),
+    NavItem("assembly:mine", _("小区议事"), "assembly.my_matters"),
+    NavItem("mediation:list", _("调解"), "mediation.view"),
     NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
     NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )
