@@ -43,13 +43,15 @@ class Input:
     call_id: int | None = None
     department_id: int | None = None
     primary: str = ""  # the case to merge into: its number or id
+    category: str = ""  # 改类: the new category's service code
 
     @classmethod
     def of(cls, get: Callable[[str], Any], **extra: Any) -> Input:
         """The text fields and the rating read with ``get`` (a form's ``.get``, a body's ``getattr``), plus
         ``extra`` (targets, departments …) parsed by the caller."""
         texts: dict[str, Any] = {
-            f: str(get(f) or "") for f in ("reason", "note", "result", "plan", "comment", "receipt_code")
+            f: str(get(f) or "")
+            for f in ("reason", "note", "result", "plan", "comment", "receipt_code", "category")
         }
         return cls(**texts, rating=get("rating"), **extra)
 
@@ -222,6 +224,15 @@ ACTIONS: tuple[CaseAction, ...] = (
         lambda c, u, i: services.close(c.pk, u, note=i.note),
     ),
     A("merge", "cases.merge", gettext_lazy("合并重复"), _merge),
+    A(
+        "reclassify",
+        "cases.reclassify",
+        gettext_lazy("改类"),
+        lambda c, u, i: services.reclassify(
+            c.pk, u, _text(i.category, _("新类别"), "category"), reason=i.reason
+        ),
+        web=False,  # the page has its own form, which shows the new deadlines first (work_views.reclassify)
+    ),
     A(
         "rate",
         "cases.rate",

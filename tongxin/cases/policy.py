@@ -123,9 +123,19 @@ def on_team(user: Any, case: Any) -> bool:
     ) or (case.department_id is not None and case.department_id in scope.department_ids)
 
 
+def reported_in(user: Any, case: Any) -> bool:
+    """A liaison of a department whistled to the case that reported in and is still on it (its call active)."""
+    if not scope_for(user).department_ids:
+        return False
+    from tongxin.cases.services import is_reported_in
+
+    return is_reported_in(case, user)
+
+
 def handles(user: Any, case: Any) -> bool:
-    """Who may work the case (arrive, plan, note, resolve): its handler, or the registry staff who manage it."""
-    return on_team(user, case) or manages(user, case)
+    """Who may work the case (arrive, plan, note, resolve): its handler, a whistled department that reported in,
+    or the registry staff who manage it."""
+    return on_team(user, case) or manages(user, case) or reported_in(user, case)
 
 
 def is_reporter(user: Any, case: Any) -> bool:
@@ -216,12 +226,16 @@ class PublicCategory:
         return bool(getattr(target, "public", False))
 
 
+def _whistled(user: Any, case: Any) -> bool:
+    return case is None or case.whistle_calls.exists()
+
+
 def _handles(user: Any, case: Any) -> bool:
     return case is None or handles(user, case)
 
 
-def _on_team(user: Any, case: Any) -> bool:
-    return case is None or on_team(user, case)
+def _may_return(user: Any, case: Any) -> bool:
+    return case is None or on_team(user, case) or reported_in(user, case)
 
 
 def _may_claim(user: Any, case: Any) -> bool:
@@ -281,6 +295,12 @@ register(
     Rule("cases.close", REGISTRY, _("结案（未评价）"), where=Managed()),
     Rule("cases.merge", REGISTRY, _("合并重复工单"), where=Managed()),
     Rule(
+        "cases.reclassify",
+        REGISTRY,
+        _("改类（重新计算时限）"),
+        where=Managed(),
+    ),
+    Rule(
         "cases.claim",
         CLAIMERS,
         _("认领（党员接单）"),
@@ -331,8 +351,8 @@ register(
         WORKBENCH,
         _("退单"),
         where=CaseVisible(),
-        when=_on_team,
-        condition=_("仅承办人（本人或本单位）"),
+        when=_may_return,
+        condition=_("仅承办人（本人或本单位），或已报到的吹哨部门（退回本部门的部分）"),
         reason=_("您不是该工单的承办人"),
     ),
     Rule(
@@ -366,7 +386,15 @@ register(
         condition=_("本部门被吹哨且尚未报到"),
         reason=_("没有需要本部门报到的吹哨"),
     ),
-    Rule("cases.rate_department", ADMIN, _("评价部门报到"), where=InSubdistrict()),
+    Rule(
+        "cases.rate_department",
+        ADMIN,
+        _("评价报到部门"),
+        where=InSubdistrict(),
+        when=_whistled,
+        condition=_("工单吹过哨"),
+        reason=_("该工单没有吹哨，无可评价的部门"),
+    ),
     # the resident's word
     Rule("cases.report", SIGNED_IN, _("我要反映（居民手机端）")),
     Rule("cases.view_mine", SIGNED_IN, _("查看本人反映的诉求"), where=Reported()),

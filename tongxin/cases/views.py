@@ -26,6 +26,7 @@ from tongxin.cases.forms import IntakeForm, QueueFilterForm
 from tongxin.cases.models import Case, Category
 from tongxin.core import pii, policy
 from tongxin.regions.models import Department, Grid
+from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 30
 
@@ -152,7 +153,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "actions": available,
         "deadline_class": deadline_class(case),
-        "whistles": list(case.whistle_calls.select_related("department").order_by("whistled_at", "id")),
+        "whistles": list(
+            case.whistle_calls.select_related("department", "reported_by").order_by("whistled_at", "id")
+        ),
         "photos": list(case.photos.all()),
         "description": pii.mask_in_text(case.description),
         "result": pii.mask_in_text(case.result),
@@ -209,8 +212,9 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @policy.page("cases.intake")
 def intake(request: HttpRequest) -> HttpResponse:
-    """24小时热线: one screen, the operator types while the caller talks."""
-    form = IntakeForm(request.POST or None)
+    """Staff intake: one screen for the 24小时热线 (the operator types while the caller talks), a grid worker's
+    网格巡查 finding and a walk-in at the 服务窗口 — the channel is chosen on the form, not assumed."""
+    form = IntakeForm(request.POST or None, initial={"channel": _intake_channel(request)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         from tongxin.people.models import Resident
@@ -229,7 +233,7 @@ def intake(request: HttpRequest) -> HttpResponse:
         try:
             case = services.submit(
                 actor=request.user,
-                channel=Channel.HOTLINE,
+                channel=data.get("channel") or _intake_channel(request),
                 category=data["category"],
                 description=data["description"],
                 reporter=reporter,
@@ -266,6 +270,20 @@ def intake(request: HttpRequest) -> HttpResponse:
             "done": done,
         },
     )
+
+
+def _intake_channel(request: HttpRequest) -> str:
+    """The channel preselected on the intake screen: ``?channel=`` (links 巡查上报 / 窗口登记), else 网格巡查 for
+    a grid worker, else 热线."""
+    from tongxin.cases.choices import CHANNEL_ALIASES, STAFF_CHANNELS
+
+    asked = CHANNEL_ALIASES.get(request.GET.get("channel", ""), request.GET.get("channel", ""))
+    if asked in STAFF_CHANNELS:
+        return asked
+    scope = scope_for(request.user)
+    if scope.has_role("grid_worker") and not scope.has_role("subdistrict_admin", "community_staff"):
+        return Channel.GRID_PATROL
+    return Channel.HOTLINE
 
 
 @policy.page("cases.intake")

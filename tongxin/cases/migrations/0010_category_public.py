@@ -12,7 +12,7 @@ def mark_public(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_rollup_community_levels'),
+        ('cases', '0009_partition_case_events'),
     ]
 
     operations = [
@@ -22,4 +22,14 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False, help_text='公开类别的诉求可由 Open311 读取（不含个人信息）；涉及个人、关爱、救助的类别不要公开', verbose_name='公开'),
         ),
         migrations.RunPython(mark_public, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="case",
+            name="rating_source",
+            field=models.CharField(
+                blank=True,
+                choices=[("online", "在线评价"), ("receipt_code", "凭查询码评价"), ("follow_up_call", "电话回访")],
+                max_length=16,
+                verbose_name="评价方式",
+            ),
+        ),
     ]
