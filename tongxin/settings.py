@@ -158,9 +158,27 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Repeated failed logins lock the account for a while.
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated, e.g.
+# "127.0.0.1,10.0.0.0/8"). Empty: the header is ignored and the peer address is the client (audit log, lockout).
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
+# Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+
+# Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
+# the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
+# from anywhere, a captcha is asked too.
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_CAPTCHA_AFTER = int(os.environ.get("LOGIN_CAPTCHA_AFTER", "3"))
+LOGIN_NAME_CAPTCHA_AFTER = int(os.environ.get("LOGIN_NAME_CAPTCHA_AFTER", "10"))
+# SMS codes: per number (OTP_MAX_PER_HOUR in accounts/otp.py), per address and for the whole site per hour.
+OTP_MAX_PER_IP_HOUR = int(os.environ.get("OTP_MAX_PER_IP_HOUR", "10"))
+OTP_GLOBAL_PER_HOUR = int(os.environ.get("OTP_GLOBAL_PER_HOUR", "1000"))
+OTP_CAPTCHA_AFTER = int(os.environ.get("OTP_CAPTCHA_AFTER", "2"))
+# Case intake from residents and the public (app, suggestion box, Open311, API) per user or address per hour.
+CASES_INTAKE_PER_HOUR = int(os.environ.get("CASES_INTAKE_PER_HOUR", "20"))
 # Staff sessions end after this long without a request.
 STAFF_IDLE_SECONDS = int(os.environ.get("STAFF_IDLE_SECONDS", "1800"))
 SESSION_COOKIE_AGE = 14 * 24 * 3600
@@ -200,6 +218,19 @@ else:
         "filename": str(BASE_DIR / "var" / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
     }
+
+# Abuse limits (tongxin.core.throttle) count in the cache: Redis when REDIS_URL is set, so every process shares
+# the counts; otherwise this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "tongxin",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin"}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongxin@localhost")

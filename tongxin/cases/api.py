@@ -60,7 +60,9 @@ def error_response(status: int, code: str, message: str, field: str = "") -> Sta
 def _status_for(e: CaseError) -> int:
     if isinstance(e, TransitionError):
         return 409
-    return {"forbidden": 403, "already_claimed": 409, "already_whistled": 409}.get(e.code, 400)
+    return {"forbidden": 403, "already_claimed": 409, "already_whistled": 409, "rate_limited": 429}.get(
+        e.code, 400
+    )
 
 
 _FIELD_OF_CODE = {
@@ -100,7 +102,7 @@ def _guard(view: Any) -> Any:
     return wrapped
 
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS: dict[int, Any] = {s: ErrorOut for s in (400, 401, 403, 404, 409, 422, 429)}
 
 # ---------------------------------------------------------------------------------------------------------
 # Schemas

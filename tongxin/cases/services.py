@@ -369,6 +369,25 @@ def find_resident_by_phone(phone: str) -> Any:
     return Resident.objects.filter(phone_hash=pii.lookup_hash(normalised)).select_related("dwelling").first()
 
 
+def _intake_limit(channel: str, actor: Any) -> None:
+    """``CASES_INTAKE_PER_HOUR`` new cases per user (or, anonymous, per client address) for residents and the
+    public, whatever channel they name; staff entering calls and visits are not limited."""
+    from tongxin.core import policy
+    from tongxin.core.middleware import client_ip, current_request
+    from tongxin.core.throttle import Limit
+    from tongxin.regions.policy import STAFF
+
+    if getattr(actor, "is_authenticated", False):
+        if policy.roles_of(actor) & (STAFF | {policy.SUPERUSER}):
+            return
+        who = f"user:{actor.pk}"
+    else:
+        who = f"ip:{client_ip(current_request.get()) or '-'}"
+    limit = Limit("cases-intake", settings.CASES_INTAKE_PER_HOUR, 3600)
+    if limit.hit(who) > limit.limit:
+        raise CaseError(_("提交过于频繁，请一小时后再试"), code="rate_limited")
+
+
 @transaction.atomic
 def submit(
     *,
@@ -411,6 +430,7 @@ def submit(
         ).first()
         if existing is not None:
             return existing
+    _intake_limit(channel, actor)
     cat = resolve_category(category)
     text = (description or "").strip()
     if not text:

@@ -36,7 +36,7 @@ class BearerToken(HttpBearer):
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
             .first()
         )
-        if row is None:
+        if row is None or row.user.is_locked:  # an operator-locked user's tokens stop working too
             return None
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())

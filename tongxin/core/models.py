@@ -57,6 +57,7 @@ class AuditLog(models.Model):
         EXPORT = "export", _("导出")
         LOGIN = "login", _("登录")
         TRANSITION = "transition", _("状态变更")
+        ARCHIVE = "archive", _("归档")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -75,6 +76,9 @@ class AuditLog(models.Model):
     before = models.JSONField(_("修改前"), null=True, blank=True)
     after = models.JSONField(_("修改后"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("来源IP"), null=True, blank=True)
+    # Tamper evidence (tongxin.core.audit): each row's hash covers its content and the previous row's hash.
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 
