@@ -45,6 +45,18 @@ if not PII_KEY:
         raise ImproperlyConfigured("PII_KEY must be set when TONGXIN_ENV=production")
     PII_KEY = "dev-pii-key-0000000000000000000000000000000000000000000000000000"
 
+# PII key versions (tongxin.core.pii): PII_KEY is key PII_KEY_ID; older keys, still needed to read values not yet
+# re-encrypted by `manage.py rotate_pii_key`, go in PII_OLD_KEYS as "id:secret,id:secret". PII_CIPHER is aes-gcm
+# (default) or sm4-gcm (国密); PII_LOOKUP_HASH is hmac-sha256 (default) or hmac-sm3. Lookup hashes use
+# PII_LOOKUP_KEY, by default the secret of key id 1 (so rotating PII_KEY does not change them: keep key 1).
+PII_KEY_ID = os.environ.get("PII_KEY_ID", "1")
+PII_OLD_KEYS = dict(
+    item.split(":", 1) for item in os.environ.get("PII_OLD_KEYS", "").split(",") if ":" in item
+)
+PII_CIPHER = os.environ.get("PII_CIPHER", "aes-gcm")
+PII_LOOKUP_HASH = os.environ.get("PII_LOOKUP_HASH", "hmac-sha256")
+PII_LOOKUP_KEY = os.environ.get("PII_LOOKUP_KEY", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tongxin.core.api.ApiInputGuard",  # /api/: control characters, multipart framing, sizes -> the one error body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongxin.core.middleware.RequestContextMiddleware",
@@ -201,6 +214,8 @@ if _node_modules.is_dir():
     STATICFILES_DIRS.append(("vendor", _node_modules))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)

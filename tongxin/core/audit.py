@@ -143,11 +143,18 @@ def record(
         after=_jsonable(after),
         ip=_normal_ip(ip or client_ip(current_request.get())),
     )
-    with transaction.atomic():
-        row.prev_hash = _lock_chain()
-        row.hash = row_hash(row.prev_hash, fields_of(row))
-        row.save()
+    if connection.in_atomic_block:  # the caller's transaction holds the lock until it ends
+        _chain_and_save(row)
+    else:
+        with transaction.atomic():
+            _chain_and_save(row)
     return row
+
+
+def _chain_and_save(row: AuditLog) -> None:
+    row.prev_hash = _lock_chain()
+    row.hash = row_hash(row.prev_hash, fields_of(row))
+    row.save()
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
