@@ -18,12 +18,15 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import field_validator
 
 from tongxin.cases import duplicates, services, suggest
 from tongxin.cases.choices import (
+    CHANNEL_ALIASES,
     OPEN_STATES,
+    STAFF_CHANNELS,
     CaseError,
     CaseState,
     Channel,
@@ -76,6 +79,7 @@ _FIELD_OF_CODE = {
     "unknown_channel": "channel",
     "reason_required": "reason",
     "bad_rating": "rating",
+    "same_category": "category",
 }
 
 
@@ -120,19 +124,36 @@ class CategoryOut(Schema):
     attributes: list[dict]
 
 
+ATTRIBUTES_MAX_BYTES = 16_384  # a category's extra fields: a few short answers, never a file
+
+
 class CaseIn(Schema):
-    category: str
-    description: str
-    title: str = ""
-    channel: Literal["api", "resident_app"] | None = None
-    dwelling_id: int | None = None
-    address: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
+    """Validated at the edge: what is too long is refused (422 naming the field), never cut."""
+
+    category: str = Field(max_length=60)
+    description: str  # the service refuses too long a text with its own message (description_too_long)
+    title: str = Field("", max_length=100)
+    channel: (
+        Literal["api", "resident_app", "hotline", "grid_patrol", "front_desk", "window", "suggestion_box"]
+        | None
+    ) = None
+    dwelling_id: int | None = Field(None, ge=1, le=2**53)
+    address: str = Field("", max_length=200)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
     anonymous: bool = False
-    contact_name: str = ""
-    contact_phone: str = ""
+    contact_name: str = Field("", max_length=50)
+    contact_phone: str = Field("", max_length=20)
     attributes: dict[str, Any] = {}
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        if len(json.dumps(value, ensure_ascii=False).encode()) > ATTRIBUTES_MAX_BYTES:
+            raise ValueError(f"attributes larger than {ATTRIBUTES_MAX_BYTES} bytes")
+        return value
 
 
 class CaseRow(Schema):
@@ -226,6 +247,7 @@ class ActionIn(Schema):
     call_id: int | None = None
     primary_id: int | None = None
     round_robin: bool = False
+    category: str = ""
 
 
 class ListFilters(Schema):
@@ -235,8 +257,8 @@ class ListFilters(Schema):
     channel: str | None = None
     overdue: bool | None = None
     supervision: str | None = None
-    page: int = 1
-    page_size: int = 20
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(20, ge=1, le=200)
 
 
 class SuggestionOut(Schema):
@@ -467,10 +489,10 @@ def suggest_view(
     request: HttpRequest,
     text: str = "",
     address: str = "",
-    lat: float | None = None,
-    long: float | None = None,
+    lat: float | None = Query(None, ge=-90, le=90),
+    long: float | None = Query(None, ge=-180, le=180),
     category: str = "",
-    dwelling_id: int | None = None,
+    dwelling_id: int | None = Query(None, ge=1, le=2**53),
 ) -> Any:
     """Top-3 categories with confidence, the place the address resolves to, and likely duplicates
     (open cases of the last days, same building or nearby, similar text, visible to the caller)."""
@@ -479,6 +501,8 @@ def suggest_view(
 
     if len(text) > 4000:
         raise ApiError(400, "description_too_long", _("诉求内容不能超过4000字"), "text")
+    if (lat is None) != (long is None):
+        raise ApiError(422, "invalid", _("经度和纬度须同时提供"), "long" if long is None else "lat")
     suggestions = suggest.suggest(text)
     found = resolve_address(address) if address.strip() else None
     place = _place_out(found) if found is not None else None
@@ -537,6 +561,15 @@ def suggest_feedback(request: HttpRequest, payload: FeedbackIn) -> Any:
 # Intake
 
 
+def channels_for(user: Any) -> set[str]:
+    """The channels a caller may submit through: everyone the API and the phone; registry staff (subdistrict,
+    community, grid workers) also 热线, 网格巡查, 服务窗口 and the suggestion box they empty."""
+    allowed: set[str] = {Channel.API, Channel.RESIDENT_APP}
+    if scope_for(user).has_role("subdistrict_admin", "community_staff", "grid_worker"):
+        allowed |= {*STAFF_CHANNELS, Channel.SUGGESTION_BOX}
+    return allowed
+
+
 def _same_request(case: Case, payload: CaseIn) -> bool:
     return case.category.service_code == payload.category and case.description == payload.description.strip()
 
@@ -554,7 +587,15 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
 
     user = request.user
     resident = _resident_of(user)
-    channel = payload.channel or (Channel.RESIDENT_APP if resident is not None else Channel.API)
+    asked: str = payload.channel or (Channel.RESIDENT_APP if resident is not None else Channel.API)
+    channel = CHANNEL_ALIASES.get(asked, asked)
+    if channel not in channels_for(user):
+        raise ApiError(
+            403,
+            "channel_not_allowed",
+            _("您不能以「%(c)s」渠道登记诉求") % {"c": Channel(channel).label},
+            "channel",
+        )
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if len(key) > 128:
         raise ApiError(400, "bad_idempotency_key", _("Idempotency-Key 不能超过128个字符"), "Idempotency-Key")
@@ -676,8 +717,14 @@ def list_cases(request: HttpRequest, filters: Query[ListFilters]) -> Any:  # typ
     }
 
 
-@router.get("/queue", response=CasePage, summary="The caller's own open cases, most urgent first")
-def queue(request: HttpRequest, page: int = 1, page_size: int = 50) -> dict[str, Any]:
+@router.get(
+    "/queue", response={200: CasePage, **ERRORS}, summary="The caller's own open cases, most urgent first"
+)
+def queue(
+    request: HttpRequest,
+    page: int = Query(1, ge=1, le=1_000_000),
+    page_size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
+) -> dict[str, Any]:
     size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     start = (page - 1) * size
@@ -762,6 +809,7 @@ Action = Literal[
     "close",
     "merge",
     "comment",
+    "reclassify",
 ]
 
 
@@ -868,6 +916,10 @@ def _run_action(request: HttpRequest, case: Case, action: str, body: ActionIn) -
         return call_service(s.merge, case.pk, primary.pk, user)
     if action == "comment":
         return call_service(s.comment, case.pk, user, body.comment or body.note)
+    if action == "reclassify":
+        if not body.category:
+            raise ApiError(400, "category_required", _("请指明新类别"), "category")
+        return call_service(s.reclassify, case.pk, user, body.category, reason=body.reason)
     raise ApiError(404, "unknown_action", _("未知的操作：%(a)s") % {"a": action})  # pragma: no cover
 
 

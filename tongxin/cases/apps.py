@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CasesConfig(AppConfig):
     name = "tongxin.cases"
     label = "cases"
+
+    def ready(self) -> None:
+        from tongxin.cases import kinds, policy_work  # noqa: F401  (notification kinds, the work pages' rules)

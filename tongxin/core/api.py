@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -161,6 +162,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
         first = errors[0] if errors else {"code": "invalid", "message": str(_("输入无效")), "field": ""}
         return respond(request, 422, error_body("invalid", first["message"], first["field"], errors))
 
+    def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # the last line of defence: a number no column can hold (an id of 2^63) is the client's error, not a 500
+        return respond(request, 422, error_body("out_of_range", _("参数超出允许范围")))
+
     def on_auth(request: HttpRequest, exc: Exception) -> HttpResponse:
         return respond(request, 401, error_body("unauthenticated", _("请先登录或提供有效的令牌")))
 
@@ -179,6 +184,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (SchemaError, on_schema),
         (AuthenticationError, on_auth),
         (HttpError, on_http),
+        (OverflowError, on_out_of_range),
+        (DataError, on_out_of_range),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)

@@ -13,27 +13,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from tongxin.core import pdf as pdf_font
 from tongxin.core.exports import PERCENT, append
 from tongxin.dashboard.data import RATE_NAMES, Report, pct, rate_labels
 
-CJK_FONT = "TongxinCJK"
-
-
-def cjk_font_path() -> str:
-    """The TrueType collection embedded in PDFs (from the ``paperang_p2_fonts_cjk`` package, not the system)."""
-    from importlib.resources import files
-
-    return str(files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc")
-
-
-def register_cjk_font() -> str:
-    """Register :data:`CJK_FONT` with reportlab once (embedded as a subset in every PDF that uses it)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(CJK_FONT, cjk_font_path(), subfontIndex=0))
-    return CJK_FONT
+CJK_FONT = pdf_font.CJK_FONT
+register_cjk_font = pdf_font.cjk_font
 
 
 # The overview sheet's counters in the words a leader uses (a key without a label shows as is).

@@ -16,7 +16,7 @@ def chain_existing(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0003_notification_delivery")]
+    dependencies = [("core", "0005_partition_notifications")]
 
     operations = [
         migrations.AddField(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_auditlog_chain'),
+        ('core', '0006_auditlog_chain'),
     ]
 
     operations = [
