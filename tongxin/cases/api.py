@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import field_validator
 
 from tongxin.cases import actions, duplicates, services, suggest
 from tongxin.cases.choices import (
@@ -56,6 +57,7 @@ def _status_for(e: CaseError) -> int:
         "already_whistled": 409,
         "already_reported": 409,
         "already_rated": 409,
+        "rate_limited": 429,
     }.get(e.code, 400)
 
 
@@ -110,22 +112,36 @@ class CategoryOut(Schema):
     attributes: list[dict]
 
 
+ATTRIBUTES_MAX_BYTES = 16_384  # a category's extra fields: a few short answers, never a file
+
+
 class CaseIn(Schema):
-    category: str
-    description: str
-    title: str = ""
+    """Validated at the edge: what is too long is refused (422 naming the field), never cut."""
+
+    category: str = Field(max_length=60)
+    description: str  # the service refuses too long a text with its own message (description_too_long)
+    title: str = Field("", max_length=100)
     channel: (
         Literal["api", "resident_app", "hotline", "grid_patrol", "front_desk", "window", "suggestion_box"]
         | None
     ) = None
-    dwelling_id: int | None = None
-    address: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
+    dwelling_id: int | None = Field(None, ge=1, le=2**53)
+    address: str = Field("", max_length=200)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
     anonymous: bool = False
-    contact_name: str = ""
-    contact_phone: str = ""
+    contact_name: str = Field("", max_length=50)
+    contact_phone: str = Field("", max_length=20)
     attributes: dict[str, Any] = {}
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        if len(json.dumps(value, ensure_ascii=False).encode()) > ATTRIBUTES_MAX_BYTES:
+            raise ValueError(f"attributes larger than {ATTRIBUTES_MAX_BYTES} bytes")
+        return value
 
 
 class CaseRow(Schema):
@@ -463,10 +479,10 @@ def suggest_view(
     request: HttpRequest,
     text: str = "",
     address: str = "",
-    lat: float | None = None,
-    long: float | None = None,
+    lat: float | None = Query(None, ge=-90, le=90),
+    long: float | None = Query(None, ge=-180, le=180),
     category: str = "",
-    dwelling_id: int | None = None,
+    dwelling_id: int | None = Query(None, ge=1, le=2**53),
 ) -> Any:
     """Top-3 categories with confidence, the place the address resolves to, and likely duplicates
     (open cases of the last days, same building or nearby, similar text, visible to the caller)."""
@@ -475,6 +491,8 @@ def suggest_view(
 
     if len(text) > 4000:
         raise ApiError(400, "description_too_long", _("诉求内容不能超过4000字"), "text")
+    if (lat is None) != (long is None):
+        raise ApiError(422, "invalid", _("经度和纬度须同时提供"), "long" if long is None else "lat")
     suggestions = suggest.suggest(text)
     found = resolve_address(address) if address.strip() else None
     place = _place_out(found) if found is not None else None
