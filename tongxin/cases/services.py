@@ -1595,3 +1595,41 @@ def _department_return_locked(case: Case, actor: Any, reason: str, *, now: dt.da
         "case_returned",
     )
     return case
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 登记并派单: the intake screen records and dispatches in one step
+
+INTAKE_TARGETS = ("grid", "company", "round_robin")
+
+
+def dispatch_at_intake(case: Case | int, actor: Any, target: str, *, now: dt.datetime | None = None) -> Case:
+    """Dispatch a case just registered on the intake screen: ``grid`` (the grid's worker), ``company`` (the one
+    property company serving the estate), ``round_robin`` (the category's next on-duty handler here) or
+    ``department:<id>`` (a department of the case's subdistrict). A case the category already routed at intake is
+    left as it is. Call inside the intake's transaction, so that a refusal registers nothing."""
+    from tongxin.regions.models import Department, Grid, PropertyCompany
+
+    locked = _lock(case)
+    if locked.state != S.SUBMITTED:
+        return locked
+    kind, _sep, ident = target.partition(":")
+    if kind == "round_robin":
+        return round_robin(locked, actor, now=now)
+    if kind == "grid":
+        grid = Grid.objects.filter(pk=locked.grid_id).first() if locked.grid_id else None
+        worker = grid.workers.filter(is_active=True).order_by("pk").first() if grid is not None else None
+        if worker is None:
+            raise CaseError(_("该位置所在网格没有网格员，请选择其他承办方"), code="no_handler")
+        return dispatch(locked, actor, assignee=worker, note="intake", now=now)
+    if kind == "company":
+        companies = list(PropertyCompany.objects.filter(estates=locked.estate_id).order_by("pk")[:2])
+        if len(companies) != 1:
+            raise CaseError(_("无法确定该小区的物业公司，请在工单页派单"), code="no_handler")
+        return dispatch(locked, actor, property_company=companies[0], note="intake", now=now)
+    if kind == "department" and ident.isdigit():
+        dept = Department.objects.filter(pk=int(ident)).first()
+        if dept is None:
+            raise CaseError(_("部门不存在"), code="unknown_department")
+        return dispatch(locked, actor, department=dept, note="intake", now=now)
+    raise CaseError(_("未知的派单方式"), code="no_target")
