@@ -369,6 +369,25 @@ def find_resident_by_phone(phone: str) -> Any:
     return Resident.objects.filter(phone_hash=pii.lookup_hash(normalised)).select_related("dwelling").first()
 
 
+def _intake_limit(channel: str, actor: Any) -> None:
+    """``CASES_INTAKE_PER_HOUR`` new cases per user (or, anonymous, per client address) for residents and the
+    public, whatever channel they name; staff entering calls and visits are not limited."""
+    from tongxin.core import policy
+    from tongxin.core.middleware import client_ip, current_request
+    from tongxin.core.throttle import Limit
+    from tongxin.regions.policy import STAFF
+
+    if getattr(actor, "is_authenticated", False):
+        if policy.roles_of(actor) & (STAFF | {policy.SUPERUSER}):
+            return
+        who = f"user:{actor.pk}"
+    else:
+        who = f"ip:{client_ip(current_request.get()) or '-'}"
+    limit = Limit("cases-intake", settings.CASES_INTAKE_PER_HOUR, 3600)
+    if limit.hit(who) > limit.limit:
+        raise CaseError(_("提交过于频繁，请一小时后再试"), code="rate_limited")
+
+
 @transaction.atomic
 def submit(
     *,
@@ -411,6 +430,7 @@ def submit(
         ).first()
         if existing is not None:
             return existing
+    _intake_limit(channel, actor)
     cat = resolve_category(category)
     text = (description or "").strip()
     if not text:
@@ -1105,7 +1125,9 @@ def _require_reporter(case: Case, actor: Any, receipt_code: str, label: str) -> 
     if is_reporter(actor, case):
         _require(actor, "cases.rate", case, label=label)
         return RatingSource.ONLINE
-    if receipt_code and secrets.compare_digest(receipt_code.strip().upper(), case.receipt_code):
+    if receipt_code and secrets.compare_digest(
+        receipt_code.strip().upper().encode(), case.receipt_code.encode()
+    ):
         if getattr(actor, "is_authenticated", False) and handles(actor, case):
             raise CaseError(_("承办和管辖的工作人员不能代反映人评价"), code="forbidden")
         check_action_state("cases.rate", case.state, label)
@@ -1348,7 +1370,8 @@ def lookup_by_receipt(number: str, receipt_code: str) -> Case | None:
     case = Case.objects.filter(number=(number or "").strip()).first()
     if case is None or not receipt_code:
         return None
-    if not secrets.compare_digest(receipt_code.strip().upper(), case.receipt_code):
+    # bytes: compare_digest refuses str with non-ASCII characters (a receipt code typed with a Chinese character)
+    if not secrets.compare_digest(receipt_code.strip().upper().encode(), case.receipt_code.encode()):
         return None
     return case
 
