@@ -49,7 +49,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         ("subdistrict_admin", "community_staff", "grid_worker"),
     ),
     NavItem("people:import_list", _("导入"), "people.import", ("subdistrict_admin", "community_staff")),
-    NavItem("cases:workbench", _("诉求"), "cases.view_workbench", ("authenticated",)),
+    NavItem("cases:workbench", _("诉求"), "cases.report", ("authenticated",)),
     NavItem(
         "volunteers:home",
         _("志愿服务"),
@@ -67,6 +67,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("notices:mine", _("我家的通知"), "notices.my_notices"),
     NavItem("notices:leader_home", _("我的楼栋"), "notices.leader_home"),
     NavItem("care:visits", _("走访"), "care.view_visits"),
+    NavItem("doorstep:desk", _("便民服务"), "doorstep.work_window"),
+    NavItem("doorstep:errands", _("代办"), "doorstep.view_errands"),
+    NavItem("doorstep:my_services", _("我的便民服务"), "doorstep.my_services"),
     NavItem("assembly:home", _("议事"), "assembly.list"),
     NavItem("assembly:mine", _("小区议事"), "assembly.my_matters"),
     NavItem("mediation:list", _("调解"), "mediation.view"),
