@@ -48,6 +48,16 @@ def _queue(request: HttpRequest) -> tuple[Any, QueueFilterForm, bool]:
     f = form.cleaned_data if form.is_bound else {}
     mine = request.GET.get("mine", "1") != "0"
     qs = Case.objects.todo_for(request.user) if mine else Case.objects.visible_to(request.user)
+    departments = sorted(scope_for(request.user).department_ids)
+    if departments:  # the report-in countdown of a whistle to the liaison's department (one subquery)
+        from django.db.models import OuterRef, Subquery
+
+        from tongxin.cases.models import WhistleCall
+
+        pending = WhistleCall.objects.filter(
+            case=OuterRef("pk"), department_id__in=departments, reported_at__isnull=True, active=True
+        ).order_by("report_by")
+        qs = qs.annotate(report_by=Subquery(pending.values("report_by")[:1]))
     if f.get("grid"):
         qs = qs.filter(grid_id=f["grid"])
     if f.get("category"):
