@@ -207,7 +207,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, _("未知操作"))
         return redirect("cases:case_detail", pk=case.pk)
     try:
-        actions.perform(action, case, request.user, form_input(request.POST, action))
+        actions.perform(action, case, request.user, form_input(request.POST, action, request.FILES))
     except CaseError as exc:
         messages.error(request, exc.message)
     else:
@@ -401,7 +401,7 @@ def assignee_choices(case: Case, user: Any) -> list[Any]:
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("display_name", "pk")[:50])
 
 
-def form_input(post: Any, action: str) -> actions.Input:
+def form_input(post: Any, action: str, files: Any = None) -> actions.Input:
     """The action table's input from the case page's forms (the same fields as the API's body)."""
     from tongxin.core.models import User
     from tongxin.regions.models import PropertyCompany
@@ -410,7 +410,11 @@ def form_input(post: Any, action: str) -> actions.Input:
         post.get,
         primary=post.get("into", ""),
         department_ids=[int(i) for i in post.getlist("departments") if i.isdigit()],
+        photos=list(files.getlist("photos")) if files is not None else [],
     )
+    if action == "on-site":
+        inp.at = _local_time(post.get("at", ""))
+        inp.latitude, inp.longitude = _float(post.get("latitude")), _float(post.get("longitude"))
     if action in ("dispatch", "transfer"):
         kind, _sep, ident = post.get("target", "").partition(":")
         if kind == "user":
@@ -424,6 +428,25 @@ def form_input(post: Any, action: str) -> actions.Input:
         else:
             raise CaseError(_("请选择承办人或承办单位"))
     return inp
+
+
+def _local_time(raw: str) -> Any:
+    """A ``datetime-local`` value (the phone's wall clock, Beijing time) as an aware datetime, or None."""
+    import datetime as dt
+
+    if not raw:
+        return None
+    try:
+        return timezone.make_aware(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        raise CaseError(_("到场时间格式不正确"), code="bad_time") from None
+
+
+def _float(raw: Any) -> float | None:
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
 
 
 urlpatterns = [
