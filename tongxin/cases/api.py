@@ -272,6 +272,9 @@ class ActionIn(Schema):
     call_id: int | None = None
     primary_id: int | None = None
     round_robin: bool = False
+    at: dt.datetime | None = None  # on-site: when, if recorded afterwards
+    latitude: float | None = None  # on-site: where the phone was
+    longitude: float | None = None
     category: str = ""
 
 
@@ -686,8 +689,8 @@ def upload_photos(
             raise ApiError(400, "not_an_image", _("只能上传图片：%(f)s") % {"f": f.name}, "files")
         if f.size and f.size > MAX_PHOTO_BYTES:
             raise ApiError(400, "photo_too_large", _("图片不能超过10MB：%(f)s") % {"f": f.name}, "files")
-    if stage not in ("intake", "result"):
-        raise ApiError(400, "bad_stage", _("stage 只能是 intake 或 result"), "stage")
+    if stage not in ("intake", "on_site", "result"):
+        raise ApiError(400, "bad_stage", _("stage 只能是 intake、on_site 或 result"), "stage")
     from django.db import transaction
 
     with transaction.atomic():
@@ -834,6 +837,9 @@ def _input(name: str, body: ActionIn) -> actions.Input:
         call_id=body.call_id,
         department_id=body.department_id,
         primary=str(body.primary_id) if body.primary_id is not None else "",
+        at=body.at,
+        latitude=body.latitude,
+        longitude=body.longitude,
     )
 
 

@@ -579,6 +579,8 @@ ROLLUP_COUNTERS = (
     "dissatisfied",
     "suggestion_received",
     "suggestion_rectified",
+    "rated_by_call",
+    "satisfied_by_call",
 )
 
 
@@ -597,6 +599,10 @@ class RollupCounterFields(models.Model):
     dissatisfied = models.IntegerField(default=0)
     suggestion_received = models.IntegerField(default=0)
     suggestion_rectified = models.IntegerField(default=0)
+    # of the ratings, those recorded by a follow-up call (电话回访), and how many of them satisfied or basically
+    # satisfied: the satisfaction rate can be read with and without them (rates.rates_from)
+    rated_by_call = models.IntegerField(default=0, db_default=0)
+    satisfied_by_call = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         abstract = True

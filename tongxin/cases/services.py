@@ -911,13 +911,31 @@ def start(case: Case | int, actor: Any, *, now: dt.datetime | None = None) -> Ca
 
 
 @transaction.atomic
-def mark_on_site(case: Case | int, actor: Any, *, now: dt.datetime | None = None) -> Case:
-    """到达现场 (the 1715 rule's 10 minutes). No state change; a dispatched case moves to in progress."""
+def mark_on_site(
+    case: Case | int,
+    actor: Any,
+    *,
+    now: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Case:
+    """到达现场 (the 1715 rule's 10 minutes). No state change; a dispatched case moves to in progress. ``at``: when
+    the handler arrived, if they record it afterwards (not in the future, not before the case was submitted);
+    ``latitude``/``longitude``: where the phone was, kept in the event."""
     case = _lock(case)
     _require(actor, "cases.on_site", case, label=_("登记到场"))
     now = _now(now)
+    if at is not None:
+        if at > now or at < case.submitted_at:
+            raise CaseError(_("到场时间应在提交之后、现在之前"), code="bad_time")
+        now = at
     case.on_site_at = case.on_site_at or now
-    payload = {"on_site_in_time": case.on_site_by is None or now <= case.on_site_by}
+    payload: dict[str, Any] = {"on_site_in_time": case.on_site_by is None or now <= case.on_site_by}
+    if latitude is not None and longitude is not None:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise CaseError(_("位置无效"), code="bad_location")
+        payload["location"] = [round(latitude, 6), round(longitude, 6)]
     if case.state in (S.DISPATCHED, S.REOPENED):
         _transition(
             case, S.IN_PROGRESS, EventType.ON_SITE, actor, fields=["on_site_at"], payload=payload, now=now
@@ -1406,7 +1424,8 @@ def reclassify(
     kept in the event. The case's counters (received, responded) move to the new category, so the rates per
     category count it once, where it now belongs."""
     case = _lock(case)
-    _require(actor, "cases.reclassify", case, label=_("改类"))
+    check_action_state("cases.reclassify", case.state, _("改类"))  # a closed case: 409, before who may
+    _require(actor, "cases.reclassify", case, state=False)
     new = resolve_category(category)
     if new.pk == case.category_id:
         raise CaseError(_("新类别与原类别相同"), code="same_category")

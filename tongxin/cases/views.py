@@ -49,6 +49,16 @@ def _queue(request: HttpRequest) -> tuple[Any, QueueFilterForm, bool]:
     f = form.cleaned_data if form.is_bound else {}
     mine = request.GET.get("mine", "1") != "0"
     qs = Case.objects.todo_for(request.user) if mine else Case.objects.visible_to(request.user)
+    departments = sorted(scope_for(request.user).department_ids)
+    if departments:  # the report-in countdown of a whistle to the liaison's department (one subquery)
+        from django.db.models import OuterRef, Subquery
+
+        from tongxin.cases.models import WhistleCall
+
+        pending = WhistleCall.objects.filter(
+            case=OuterRef("pk"), department_id__in=departments, reported_at__isnull=True, active=True
+        ).order_by("report_by")
+        qs = qs.annotate(report_by=Subquery(pending.values("report_by")[:1]))
     if f.get("grid"):
         qs = qs.filter(grid_id=f["grid"])
     if f.get("category"):
@@ -198,7 +208,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, _("未知操作"))
         return redirect("cases:case_detail", pk=case.pk)
     try:
-        actions.perform(action, case, request.user, form_input(request.POST, action))
+        actions.perform(action, case, request.user, form_input(request.POST, action, request.FILES))
     except CaseError as exc:
         messages.error(request, exc.message)
     else:
@@ -420,7 +430,7 @@ def assignee_choices(case: Case, user: Any) -> list[Any]:
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("display_name", "pk")[:50])
 
 
-def form_input(post: Any, action: str) -> actions.Input:
+def form_input(post: Any, action: str, files: Any = None) -> actions.Input:
     """The action table's input from the case page's forms (the same fields as the API's body)."""
     from tongxin.core.models import User
     from tongxin.regions.models import PropertyCompany
@@ -429,7 +439,11 @@ def form_input(post: Any, action: str) -> actions.Input:
         post.get,
         primary=post.get("into", ""),
         department_ids=[int(i) for i in post.getlist("departments") if i.isdigit()],
+        photos=list(files.getlist("photos")) if files is not None else [],
     )
+    if action == "on-site":
+        inp.at = _local_time(post.get("at", ""))
+        inp.latitude, inp.longitude = _float(post.get("latitude")), _float(post.get("longitude"))
     if action in ("dispatch", "transfer"):
         kind, _sep, ident = post.get("target", "").partition(":")
         if kind == "user":
@@ -443,6 +457,25 @@ def form_input(post: Any, action: str) -> actions.Input:
         else:
             raise CaseError(_("请选择承办人或承办单位"))
     return inp
+
+
+def _local_time(raw: str) -> Any:
+    """A ``datetime-local`` value (the phone's wall clock, Beijing time) as an aware datetime, or None."""
+    import datetime as dt
+
+    if not raw:
+        return None
+    try:
+        return timezone.make_aware(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        raise CaseError(_("到场时间格式不正确"), code="bad_time") from None
+
+
+def _float(raw: Any) -> float | None:
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
 
 
 urlpatterns = [

@@ -153,7 +153,7 @@ def test_department_sees_resolve_and_return_after_reporting_in(world):
     [call] = services.whistle(case, world.users["admin"], [world.department])
     dept = world.client("department")
     before = dept.get(f"/cases/{case.pk}/").content.decode()
-    assert 'data-action="resolve"' not in before and 'data-action="report_in"' in before
+    assert 'data-action="resolve"' not in before and 'data-action="report-in"' in before
     services.report_in(call, world.users["department"], note="已出发")
     after = dept.get(f"/cases/{case.pk}/").content.decode()
     assert 'data-action="resolve"' in after and 'data-action="return"' in after
