@@ -287,3 +287,6 @@ def default_categories(transactional_db: None) -> None:
 
     if not Category.objects.exists():
         importlib.import_module("tongxin.cases.migrations.0002_default_categories").forwards(apps, None)
+        from tongxin.cases.choices import PUBLIC_CATEGORIES
+
+        Category.objects.filter(service_code__in=PUBLIC_CATEGORIES).update(public=True)

@@ -6,4 +6,4 @@ class CasesConfig(AppConfig):
     label = "cases"
 
     def ready(self) -> None:
-        from tongxin.cases import kinds, policy_work  # noqa: F401  (notification kinds, the work pages' rules)
+        from tongxin.cases import kinds  # noqa: F401  (notification kinds)

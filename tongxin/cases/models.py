@@ -26,6 +26,7 @@ from tongxin.cases.choices import (
     HolidaySource,
     Rating,
     RatingSource,
+    StepSweep,
     Supervision,
     SweepLevel,
 )
@@ -118,6 +119,11 @@ class Category(models.Model):
         help_text=_("[{code, datatype, required, description, values}]"),
     )
     active = models.BooleanField(_("启用"), default=True)
+    public = models.BooleanField(
+        _("公开"),
+        default=False,
+        help_text=_("公开类别的诉求可由 Open311 读取（不含个人信息）；涉及个人、关爱、救助的类别不要公开"),
+    )
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
@@ -393,6 +399,15 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def on_site_missed(self) -> bool:
+        """The sweep reported the on-site deadline missed (and nobody has been on site since)."""
+        return self.on_site_at is None and bool(self.step_sweep & StepSweep.ON_SITE_MISSED)
+
+    @property
+    def plan_missed(self) -> bool:
+        return self.plan_at is None and bool(self.step_sweep & StepSweep.PLAN_MISSED)
 
     @property
     def location_label(self) -> str:

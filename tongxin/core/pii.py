@@ -11,8 +11,10 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import operator
 import os
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -78,7 +80,8 @@ class IdInfo:
 
 
 def id_check_char(first17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True))
+    # map/mul in C: a third of the cost of a generator over zip, which counts at a million rows per import
+    total = sum(map(operator.mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK_CHARS[total % 11]
 
 
@@ -136,12 +139,40 @@ def _keys(secret: str) -> tuple[AESGCM, bytes]:
     return AESGCM(material[:32]), material[32:]
 
 
+class _Nonces:
+    """Random 96-bit GCM nonces drawn from the OS 4,096 at a time (one ``os.urandom`` call per value was a fifth
+    of the cost of encrypting at import scale). A forked child starts with an empty buffer, so a parent and its
+    children can never hand out the same nonce."""
+
+    BATCH = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._buf = b""
+        self._at = 0
+
+    def take(self) -> bytes:
+        with self._lock:
+            if self._at >= len(self._buf):
+                self._buf, self._at = os.urandom(12 * self.BATCH), 0
+            at = self._at
+            self._at = at + 12
+            return self._buf[at : at + 12]
+
+
+_nonces = _Nonces()
+os.register_at_fork(after_in_child=_nonces.reset)
+
+
 def encrypt(value: str) -> str:
     """Encrypt with AES-GCM under PII_KEY; output is ``base64(nonce || ciphertext)``."""
     if not value:
         return ""
     aes, _mac = _keys(settings.PII_KEY)
-    nonce = os.urandom(12)
+    nonce = _nonces.take()
     return base64.b64encode(nonce + aes.encrypt(nonce, value.encode(), None)).decode()
 
 
@@ -167,3 +198,72 @@ def generate_id_number(region_prefix: str, birth: dt.date, sequence: int, female
     gender_digit = (sequence // 100) % 5 * 2 + (0 if female else 1)
     first17 = f"{region_prefix}{birth:%Y%m%d}{seq:02d}{gender_digit}"
     return first17 + id_check_char(first17)
+
+
+# --- personal numbers inside free text ---------------------------------------------------------------------------
+# A run of digits with the separators people type between groups (spaces, dashes, dots, full-width forms):
+# ``139 1234 5678``, ``139-1234-5678``, ``+86 139…``, ``429004 19800101 0015``, ``010-6512 3456``.
+_SEP = r"(?:\s*[-‐‑‒–—―.·/]\s*|\s+)?"
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z０-９])(?:[+＋]\s*86" + _SEP + r")?[0-9０-９](?:" + _SEP + r"[0-9０-９]){6,19}"
+    r"(?:" + _SEP + r"[Xx×Ｘｘ])?(?![0-9A-Za-z０-９])"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A personal number found in free text: where (``start``/``end`` in the text), what (``kind``: ``"phone"``
+    or ``"id_number"``) and its digits without separators (``value``)."""
+
+    start: int
+    end: int
+    kind: str
+    value: str
+
+
+def _classify(digits: str) -> str:
+    if digits.startswith("86") and len(digits) == 13 and PHONE_RE.match(digits[2:]):
+        return "phone"
+    if PHONE_RE.match(digits):
+        return "phone"
+    if len(digits) == 18 and digits[:17].isdigit() and digits[:2] in PROVINCE_PREFIXES:
+        return "id_number"
+    if len(digits) == 15 and digits.isdigit() and digits[:2] in PROVINCE_PREFIXES:
+        return "id_number"  # the old 15-digit id number
+    if digits.startswith("0") and 10 <= len(digits) <= 12 and LANDLINE_RE.match(digits):
+        return "phone"
+    return ""
+
+
+def find_in_text(text: str) -> list[Found]:
+    """Phones (mobile, landline) and id numbers in ``text``, however they are spaced or dashed."""
+    import unicodedata
+
+    out: list[Found] = []
+    for m in _NUMBER_IN_TEXT.finditer(text or ""):
+        raw = unicodedata.normalize("NFKC", m.group(0)).replace("×", "X")
+        digits = re.sub(r"[^0-9Xx]", "", raw.removeprefix("+").lstrip()).upper()
+        kind = _classify(digits)
+        if kind == "phone" and len(digits) == 13:
+            digits = digits[2:]  # +86
+        if kind:
+            out.append(Found(m.start(), m.end(), kind, digits))
+    return out
+
+
+def mask_in_text(text: str) -> str:
+    """``text`` with every phone and id number found by :func:`find_in_text` masked (first 3 and last 4
+    digits kept: ``139****5678``)."""
+    if not text:
+        return text or ""
+    found = find_in_text(text)
+    if not found:
+        return text
+    parts: list[str] = []
+    last = 0
+    for f in found:
+        parts.append(text[last : f.start])
+        parts.append(mask(f.value))
+        last = f.end
+    parts.append(text[last:])
+    return "".join(parts)

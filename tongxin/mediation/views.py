@@ -151,7 +151,7 @@ def from_case(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         _error(request, exc)
-        return redirect("cases:detail", pk=pk)
+        return redirect("cases:case_detail", pk=pk)
     messages.success(request, _("已转入矛盾调解"))
     return redirect("mediation:detail", pk=d.pk)
 

@@ -106,7 +106,7 @@ def place(device: Device) -> None:
         region = device.region
         if region.kind not in (RegionKind.ESTATE, RegionKind.BUILDING, RegionKind.ENTRANCE):
             raise SensorError(_("设备应安装在小区、楼栋或单元"), code="bad_region", field="region")
-        ids = region.ancestor_ids()
+        ids = region.place_ids()
         device.subdistrict_id, device.community_id, device.estate_id = ids[0], ids[1], ids[2]
         device.building_id = ids[3] if len(ids) > 3 else None
         device.entrance_id = ids[4] if len(ids) > 4 else None
