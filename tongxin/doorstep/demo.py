@@ -11,6 +11,7 @@
   chess) with opening hours, capacity and bookings by residents, teams and co-building units.
 * 双报到 as staff record it: a 下沉 cadre of a co-building unit living outside the community, the unit's report-in
   with its three lists and a joint meeting of the 大党委.
+* The 直通车 cost-price shop (seed 002): six charity goods at cost and a few orders (elderly ones delivered).
 * 大新社区: a smaller hall (4 windows), two merchants, two rooms.
 """
 
@@ -42,6 +43,8 @@ from tongxin.doorstep.models import (
     RequestEvent,
     ServiceRequest,
     ServiceWindow,
+    ShopItem,
+    ShopOrder,
 )
 from tongxin.party import services as party_services
 from tongxin.party.models import CoBuildingUnit, PartyMember
@@ -212,6 +215,7 @@ def load(rng: random.Random, out: Any) -> None:
     _errands(rng, staff, mtc, functions)
     _piecework(rng, staff, mtc, today)
     _dual_registration(staff, mtc, today, rooms)
+    _shop(rng, mtc)
     other = User.objects.filter(username="daxin").first()
     if daxin is not None and other is not None:
         _hall(other, daxin, SMALL_HALL, today)
@@ -434,6 +438,42 @@ def _rooms(
                 organiser=rng.choice(teams),
             )
     return rooms
+
+
+GOODS = [
+    ("洗衣粉", "500克", "0.92", "1.30"),
+    ("香皂", "125克", "1.50", "2.50"),
+    ("卷纸", "10卷", "8.90", "12.80"),
+    ("食用盐", "400克", "1.20", "2.00"),
+    ("牙膏", "120克", "3.50", "6.00"),
+    ("洗洁精", "1.1千克", "4.20", "7.90"),
+]
+
+
+def _shop(rng: random.Random, community: Region) -> None:
+    """The 便民生活服务直通车 (seed 002): charity goods at cost; orders of elderly residents delivered free."""
+    items = [
+        ShopItem.objects.create(
+            community=community,
+            name=name,
+            unit=unit,
+            price=Decimal(price),
+            market_price=Decimal(market),
+            stock=rng.randint(40, 120),
+            supplier="义工联合会",
+        )
+        for name, unit, price, market in GOODS
+    ]
+    for r in _residents(community, 6, rng):
+        picked = rng.sample(items, 2)
+        lines = [{"item": i.pk, "name": i.name, "quantity": 2, "price": str(i.price)} for i in picked]
+        ShopOrder.objects.create(
+            community=community,
+            resident=r,
+            lines=lines,
+            total=sum((i.price * 2 for i in picked), Decimal("0")),
+            delivery=(r.age or 0) >= 60,
+        )
 
 
 def _dual_registration(staff: Any, community: Region, today: dt.date, rooms: list) -> None:
