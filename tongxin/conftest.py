@@ -290,3 +290,13 @@ def default_categories(transactional_db: None) -> None:
         from tongxin.cases.choices import PUBLIC_CATEGORIES
 
         Category.objects.filter(service_code__in=PUBLIC_CATEGORIES).update(public=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_cache() -> Iterator[None]:
+    """Abuse-limit counters live in the cache (tongxin.core.throttle): every test starts with none."""
+    from tongxin.core.throttle import clear_counters
+
+    clear_counters()
+    yield
+    clear_counters()

@@ -45,6 +45,18 @@ if not PII_KEY:
         raise ImproperlyConfigured("PII_KEY must be set when TONGXIN_ENV=production")
     PII_KEY = "dev-pii-key-0000000000000000000000000000000000000000000000000000"
 
+# PII key versions (tongxin.core.pii): PII_KEY is key PII_KEY_ID; older keys, still needed to read values not yet
+# re-encrypted by `manage.py rotate_pii_key`, go in PII_OLD_KEYS as "id:secret,id:secret". PII_CIPHER is aes-gcm
+# (default) or sm4-gcm (国密); PII_LOOKUP_HASH is hmac-sha256 (default) or hmac-sm3. Lookup hashes use
+# PII_LOOKUP_KEY, by default the secret of key id 1 (so rotating PII_KEY does not change them: keep key 1).
+PII_KEY_ID = os.environ.get("PII_KEY_ID", "1")
+PII_OLD_KEYS = dict(
+    item.split(":", 1) for item in os.environ.get("PII_OLD_KEYS", "").split(",") if ":" in item
+)
+PII_CIPHER = os.environ.get("PII_CIPHER", "aes-gcm")
+PII_LOOKUP_HASH = os.environ.get("PII_LOOKUP_HASH", "hmac-sha256")
+PII_LOOKUP_KEY = os.environ.get("PII_LOOKUP_KEY", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -79,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tongxin.core.api.ApiInputGuard",  # /api/: control characters, multipart framing, sizes -> the one error body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongxin.core.middleware.RequestContextMiddleware",
@@ -169,9 +182,27 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Repeated failed logins lock the account for a while.
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated, e.g.
+# "127.0.0.1,10.0.0.0/8"). Empty: the header is ignored and the peer address is the client (audit log, lockout).
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
+# Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+
+# Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
+# the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
+# from anywhere, a captcha is asked too.
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_CAPTCHA_AFTER = int(os.environ.get("LOGIN_CAPTCHA_AFTER", "3"))
+LOGIN_NAME_CAPTCHA_AFTER = int(os.environ.get("LOGIN_NAME_CAPTCHA_AFTER", "10"))
+# SMS codes: per number (OTP_MAX_PER_HOUR in accounts/otp.py), per address and for the whole site per hour.
+OTP_MAX_PER_IP_HOUR = int(os.environ.get("OTP_MAX_PER_IP_HOUR", "10"))
+OTP_GLOBAL_PER_HOUR = int(os.environ.get("OTP_GLOBAL_PER_HOUR", "1000"))
+OTP_CAPTCHA_AFTER = int(os.environ.get("OTP_CAPTCHA_AFTER", "2"))
+# Case intake from residents and the public (app, suggestion box, Open311, API) per user or address per hour.
+CASES_INTAKE_PER_HOUR = int(os.environ.get("CASES_INTAKE_PER_HOUR", "20"))
 # Staff sessions end after this long without a request.
 STAFF_IDLE_SECONDS = int(os.environ.get("STAFF_IDLE_SECONDS", "1800"))
 SESSION_COOKIE_AGE = 14 * 24 * 3600
@@ -194,6 +225,8 @@ if _node_modules.is_dir():
     STATICFILES_DIRS.append(("vendor", _node_modules))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -229,6 +262,19 @@ else:
         "immediate": HUEY_IMMEDIATE,
         "utc": HUEY_UTC,
     }
+
+# Abuse limits (tongxin.core.throttle) count in the cache: Redis when REDIS_URL is set, so every process shares
+# the counts; otherwise this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "tongxin",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin"}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongxin@localhost")

@@ -259,10 +259,9 @@ def next_case_number(now: dt.datetime) -> str:
 
 
 def _receipt_code() -> str:
-    while True:
-        code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
-        if not Case.objects.filter(receipt_code=code).exists():
-            return code
+    """10 random characters of 32 (~10^15 codes): unique in practice; the unique index has the last word and
+    :func:`submit` draws again on the (never seen) collision, so intake does not ask first (issue 15)."""
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
 def resolve_category(category: Any) -> Category:
@@ -369,6 +368,25 @@ def find_resident_by_phone(phone: str) -> Any:
     return Resident.objects.filter(phone_hash=pii.lookup_hash(normalised)).select_related("dwelling").first()
 
 
+def _intake_limit(channel: str, actor: Any) -> None:
+    """``CASES_INTAKE_PER_HOUR`` new cases per user (or, anonymous, per client address) for residents and the
+    public, whatever channel they name; staff entering calls and visits are not limited."""
+    from tongxin.core import policy
+    from tongxin.core.middleware import client_ip, current_request
+    from tongxin.core.throttle import Limit
+    from tongxin.regions.policy import STAFF
+
+    if getattr(actor, "is_authenticated", False):
+        if policy.roles_of(actor) & (STAFF | {policy.SUPERUSER}):
+            return
+        who = f"user:{actor.pk}"
+    else:
+        who = f"ip:{client_ip(current_request.get()) or '-'}"
+    limit = Limit("cases-intake", settings.CASES_INTAKE_PER_HOUR, 3600)
+    if limit.hit(who) > limit.limit:
+        raise CaseError(_("提交过于频繁，请一小时后再试"), code="rate_limited")
+
+
 @transaction.atomic
 def submit(
     *,
@@ -411,6 +429,7 @@ def submit(
         ).first()
         if existing is not None:
             return existing
+    _intake_limit(channel, actor)
     cat = resolve_category(category)
     text = (description or "").strip()
     if not text:
@@ -480,17 +499,22 @@ def submit(
     # SQLite: placeholder until the day's counter row is taken, last (see below).
     sequenced = connection.vendor == "postgresql"
     case.number = next_case_number(now) if sequenced else f"T{case.receipt_code}"
-    try:
-        with transaction.atomic():
-            case.save()
-    except IntegrityError:
-        if key:
-            existing = Case.objects.filter(
-                channel=channel, idempotency_client=client, idempotency_key=key
-            ).first()
-            if existing is not None:
-                return existing
-        raise
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                case.save()
+            break
+        except IntegrityError:
+            case.pk = None
+            if key:
+                existing = Case.objects.filter(
+                    channel=channel, idempotency_client=client, idempotency_key=key
+                ).first()
+                if existing is not None:
+                    return existing
+            if attempt == 2 or not Case.objects.filter(receipt_code=case.receipt_code).exists():
+                raise
+            case.receipt_code = _receipt_code()  # the one collision in ~10^15: draw again
     for photo in photos:
         CasePhoto.objects.create(case=case, file=photo, uploaded_by=case.submitted_by, uploaded_at=now)
     event = _event(
@@ -1105,7 +1129,9 @@ def _require_reporter(case: Case, actor: Any, receipt_code: str, label: str) -> 
     if is_reporter(actor, case):
         _require(actor, "cases.rate", case, label=label)
         return RatingSource.ONLINE
-    if receipt_code and secrets.compare_digest(receipt_code.strip().upper(), case.receipt_code):
+    if receipt_code and secrets.compare_digest(
+        receipt_code.strip().upper().encode(), case.receipt_code.encode()
+    ):
         if getattr(actor, "is_authenticated", False) and handles(actor, case):
             raise CaseError(_("承办和管辖的工作人员不能代反映人评价"), code="forbidden")
         check_action_state("cases.rate", case.state, label)
@@ -1348,7 +1374,8 @@ def lookup_by_receipt(number: str, receipt_code: str) -> Case | None:
     case = Case.objects.filter(number=(number or "").strip()).first()
     if case is None or not receipt_code:
         return None
-    if not secrets.compare_digest(receipt_code.strip().upper(), case.receipt_code):
+    # bytes: compare_digest refuses str with non-ASCII characters (a receipt code typed with a Chinese character)
+    if not secrets.compare_digest(receipt_code.strip().upper().encode(), case.receipt_code.encode()):
         return None
     return case
 
@@ -1568,3 +1595,41 @@ def _department_return_locked(case: Case, actor: Any, reason: str, *, now: dt.da
         "case_returned",
     )
     return case
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 登记并派单: the intake screen records and dispatches in one step
+
+INTAKE_TARGETS = ("grid", "company", "round_robin")
+
+
+def dispatch_at_intake(case: Case | int, actor: Any, target: str, *, now: dt.datetime | None = None) -> Case:
+    """Dispatch a case just registered on the intake screen: ``grid`` (the grid's worker), ``company`` (the one
+    property company serving the estate), ``round_robin`` (the category's next on-duty handler here) or
+    ``department:<id>`` (a department of the case's subdistrict). A case the category already routed at intake is
+    left as it is. Call inside the intake's transaction, so that a refusal registers nothing."""
+    from tongxin.regions.models import Department, Grid, PropertyCompany
+
+    locked = _lock(case)
+    if locked.state != S.SUBMITTED:
+        return locked
+    kind, _sep, ident = target.partition(":")
+    if kind == "round_robin":
+        return round_robin(locked, actor, now=now)
+    if kind == "grid":
+        grid = Grid.objects.filter(pk=locked.grid_id).first() if locked.grid_id else None
+        worker = grid.workers.filter(is_active=True).order_by("pk").first() if grid is not None else None
+        if worker is None:
+            raise CaseError(_("该位置所在网格没有网格员，请选择其他承办方"), code="no_handler")
+        return dispatch(locked, actor, assignee=worker, note="intake", now=now)
+    if kind == "company":
+        companies = list(PropertyCompany.objects.filter(estates=locked.estate_id).order_by("pk")[:2])
+        if len(companies) != 1:
+            raise CaseError(_("无法确定该小区的物业公司，请在工单页派单"), code="no_handler")
+        return dispatch(locked, actor, property_company=companies[0], note="intake", now=now)
+    if kind == "department" and ident.isdigit():
+        dept = Department.objects.filter(pk=int(ident)).first()
+        if dept is None:
+            raise CaseError(_("部门不存在"), code="unknown_department")
+        return dispatch(locked, actor, department=dept, note="intake", now=now)
+    raise CaseError(_("未知的派单方式"), code="no_target")

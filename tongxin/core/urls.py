@@ -13,6 +13,7 @@ _moved = {"home": "", "login": "login/", "logout": "logout/", "phone_login": "m/
 
 urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
+    path("captcha.png", views.captcha_image, name="captcha"),
     *(
         path(
             route,

@@ -75,7 +75,12 @@ def test_staff_intake_by_address_text_resolves_dwelling_and_grid(world):
     case = Case.objects.get(pk=r.json()["id"])
     assert case.channel == Channel.API
     assert case.dwelling == world.dwellings["a2"] and case.grid == world.grid_2
-    assert r.json()["timeline"][0]["type"] == "submitted"
+    receipt = r.json()
+    # the answer is the receipt: number, code, state and deadlines; the timeline is one GET away
+    assert receipt["number"] == case.number and receipt["receipt_code"] == case.receipt_code
+    assert receipt["state"] == case.state and receipt["resolve_by"] is not None
+    assert "timeline" not in receipt
+    assert client.get(receipt["url"]).json()["timeline"][0]["type"] == "submitted"
 
 
 BAD_INTAKE = [
