@@ -26,3 +26,5 @@ urlpatterns: list = [
 
 if not settings.PRODUCTION:
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler500 = "tongxin.core.views.server_error"

@@ -16,3 +16,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(object_type=request.GET["object_type"])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "core/audit.html", {"page": page})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The Chinese 500 page with the request id to quote. Rendered without context processors: the error may be
+    the database itself, which the menu would query."""
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    return HttpResponseServerError(loader.get_template("500.html").render({"request": request}))
