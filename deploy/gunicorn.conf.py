@@ -41,6 +41,8 @@ access_log_format = (
 # when gunicorn starts (systemd gives a fresh RuntimeDirectory too).
 metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/run/tongxin/metrics"))
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+# gunicornc's control socket beside it (not in the service user's home, which systemd keeps read-only)
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", str(metrics_dir.parent / "gunicorn.ctl"))
 preload_app = False
 
 

@@ -11,10 +11,18 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from tongxin.core import metrics
 from tongxin.core.logs import request_id
+
+
+def _clear_request_id(**kwargs: object) -> None:
+    request_id.set("-")
+
+
+request_finished.connect(_clear_request_id, dispatch_uid="tongxin.core.clear_request_id")
 
 current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
 
@@ -78,12 +86,11 @@ class RequestIdMiddleware:
         given = request.META.get("HTTP_X_REQUEST_ID", "")
         rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         request.request_id = rid  # type: ignore[attr-defined]
-        token = request_id.set(rid)
+        # Kept until the request is finished (request_finished clears it): Django logs 4xx/5xx responses after
+        # the middleware chain has returned, and those lines should carry the id too.
+        request_id.set(rid)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id.reset(token)
+        response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = (match.view_name or match.route) if match else "unmatched"
         metrics.observe_request(
