@@ -49,6 +49,7 @@ messages: venv
 DEMO_ARGS ?=
 demo: venv messages
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py sync_holidays
 	$(PY) manage.py load_demo $(DEMO_ARGS)
 
 # The sensors' MQTT subscriber starts too when a broker answers on MQTT_URL (default mqtt://127.0.0.1:1883).

@@ -71,10 +71,13 @@ INSTALLED_APPS = [
     "tongxin.sensors",
     "tongxin.notices",
     "tongxin.care",
+    "tongxin.assembly",
+    "tongxin.mediation",
     "tongxin.dashboard",
 ]
 
 MIDDLEWARE = [
+    "tongxin.core.middleware.TrustedProxyMiddleware",  # proxy headers only from TRUSTED_PROXIES
     "tongxin.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # static files under gunicorn when no nginx serves /static/ (nginx answers them first when it is there)
@@ -153,6 +156,14 @@ else:
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
+# A PostgreSQL streaming replica for read traffic (dashboards, exports, rates): tongxin/core/replica.py. In tests
+# the alias mirrors the test database (Django's TEST MIRROR), so the same tests pass with or without it.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL and IS_POSTGRES:
+    DATABASES["replica"] = database_from_url(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["tongxin.core.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
@@ -192,8 +203,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # The reverse proxies in front of the app (addresses or CIDR networks, comma-separated). Only a request whose
 # direct peer (REMOTE_ADDR) is one of them may tell the app the client's address (X-Forwarded-For) or that the
-# browser used HTTPS (X-Forwarded-Proto); the audit log's client IP uses tongxin.core.middleware.client_ip,
-# which reads this list. nginx on the same host: the default. Empty: no proxy (the app is reached directly).
+# browser used HTTPS (X-Forwarded-Proto): TrustedProxyMiddleware drops those headers from anyone else, so code
+# reading them (the audit log's client IP, tongxin.core.middleware.client_ip) gets the proxy's word only.
+# nginx on the same host: the default. Empty: no proxy (the app is reached directly).
 TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
 ]
@@ -254,12 +266,29 @@ PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
+# The worker's schedules (crontab) are read in Beijing time: huey compares them with its clock, which is UTC
+# unless ``utc`` is off; with it off the clock is the process's local time, which Django sets to TIME_ZONE
+# (Asia/Shanghai) at start-up. So the nightly jobs (03:20 ...) run at night in China, not at 11:20.
+HUEY_UTC = False
+if REDIS_URL:
+    # One cache for every app server (scope, category lookups, rate limits), and sessions read from it with the
+    # database behind (cached_db: a Redis restart signs nobody out).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "tongxin",
+            "TIMEOUT": 300,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
         "name": "tongxin",
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "utc": HUEY_UTC,
     }
 else:
     HUEY = {
@@ -267,6 +296,7 @@ else:
         "name": "tongxin",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "utc": HUEY_UTC,
     }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -17,6 +17,8 @@ urlpatterns: list = [
     path("sensors/", include("tongxin.sensors.urls")),
     path("notices/", include("tongxin.notices.urls")),
     path("care/", include("tongxin.care.urls")),
+    path("assembly/", include("tongxin.assembly.urls")),
+    path("mediation/", include("tongxin.mediation.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),
     path("open311/v2/", include("tongxin.cases.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

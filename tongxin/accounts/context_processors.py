@@ -67,6 +67,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("notices:mine", _("我家的通知"), "notices.my_notices"),
     NavItem("notices:leader_home", _("我的楼栋"), "notices.leader_home"),
     NavItem("care:visits", _("走访"), "care.view_visits"),
+    NavItem("assembly:home", _("议事"), "assembly.list"),
+    NavItem("assembly:mine", _("小区议事"), "assembly.my_matters"),
+    NavItem("mediation:list", _("调解"), "mediation.view"),
     NavItem("dashboard:home", _("数据看板"), "dashboard.view", ("subdistrict_admin", "community_staff")),
     NavItem("core:audit", _("审计日志"), "core.view_audit"),
 )

@@ -80,6 +80,13 @@ class Visit(models.Model):
     )
     source = models.CharField(_("来源"), max_length=10, choices=VisitSource.choices, default=VisitSource.PLAN)
     reason = models.CharField(_("事由"), max_length=200, blank=True)
+    source_ref = models.CharField(
+        _("来源记录"),
+        max_length=60,
+        blank=True,
+        db_default="",
+        help_text=_("发起这次走访的记录，如水表的关爱信号"),
+    )
     household = models.ForeignKey(
         "people.Household", on_delete=models.PROTECT, related_name="visits", verbose_name=_("家庭")
     )

@@ -37,6 +37,7 @@ from tongxin.care.models import HealthService, HealthSignUp, Visit, VisitEvent, 
 from tongxin.core import audit, policy
 from tongxin.core.models import AuditLog
 from tongxin.core.notifications import notify
+from tongxin.core.signals import care_visit_done
 from tongxin.people.choices import ResidentStatus
 from tongxin.people.models import Household, Resident
 from tongxin.regions.choices import Role
@@ -201,6 +202,18 @@ def daily(today: dt.date | None = None) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------------------------ visits
+def on_care_needed(sender: Any, resident_id: int, reason: str, ref: str = "", **kwargs: Any) -> Visit | None:
+    """Receiver of :data:`tongxin.core.signals.care_needed`: a visit due today (none when the resident has no
+    address on record: the sender then tells the grid worker itself)."""
+    resident = Resident.objects.filter(pk=resident_id).first()
+    if resident is None:
+        return None
+    try:
+        return raise_care_need(resident, reason, source=str(_("智能感知")), ref=ref)
+    except CareError:
+        return None
+
+
 @transaction.atomic
 def record_visit(
     actor: Any,
@@ -271,6 +284,8 @@ def record_visit(
         before=before,
         after={"state": VisitState.DONE, "follow_up": follow_up, "case": locked.case_id},
     )
+    if locked.source_ref:
+        care_visit_done.send(sender=Visit, ref=locked.source_ref, note=text, actor=actor)
     if follow_up == FollowUp.CARE_NEED and locked.resident is not None:
         raise_care_need(locked.resident, text[:200], source="visit", actor=actor)
     elif follow_up == FollowUp.MEDIATION:
@@ -329,12 +344,15 @@ def cancel_visit(actor: Any, visit: Visit, reason: str = "") -> Visit:
 
 
 @transaction.atomic
-def raise_care_need(resident: Resident, reason: str, source: str, *, actor: Any = None) -> Visit:
+def raise_care_need(
+    resident: Resident, reason: str, source: str, *, actor: Any = None, ref: str = ""
+) -> Visit:
     """Open a visit due today for ``resident`` (a care signal from the sensors — an elderly person's water use
     dropping to zero —, a visit's finding, a neighbour's call). If one is already open for them outside any
     plan, that one is returned with the new reason noted. The resident's grid workers are told at once.
 
-    ``actor`` None is the system (sensors); a person raising it must hold ``care.raise_need`` for the resident."""
+    ``actor`` None is the system (sensors); a person raising it must hold ``care.raise_need`` for the resident.
+    ``ref`` names the row that raised it (``tongxin.core.signals``): when the visit is recorded that row is told."""
     if actor is not None:
         policy.require(actor, "care.raise_need", resident)
     resident = Resident.objects.select_related("dwelling").get(pk=resident.pk)
@@ -349,13 +367,17 @@ def raise_care_need(resident: Resident, reason: str, source: str, *, actor: Any 
     )
     if existing is not None:
         VisitEvent.objects.create(
-            visit=existing, type=VisitEventType.SCHEDULED, actor=actor, payload={"reason": text}
+            visit=existing, type=VisitEventType.SCHEDULED, actor=actor, payload={"reason": text, "ref": ref}
         )
+        if ref and not existing.source_ref:
+            existing.source_ref = ref
+            existing.save(update_fields=["source_ref"])
         return existing
     d = resident.dwelling
     visit = Visit.objects.create(
         source=VisitSource.CARE_NEED,
         reason=text,
+        source_ref=ref,
         household_id=resident.household_id,
         resident=resident,
         dwelling=d,

@@ -9,7 +9,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from tongxin.cases import holidays_cn
+from tongxin.cases.choices import HolidaySource
 from tongxin.cases.models import Case, CaseEvent, Category, DeadlinePolicy, Holiday, WhistleCall
 
 
@@ -37,8 +40,25 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Holiday)
 class HolidayAdmin(admin.ModelAdmin):
-    list_display = ("date", "kind", "name")
-    list_filter = ("kind",)
+    """Overrides of the State Council table: a row saved here is the admin's (``sync_holidays`` keeps it)."""
+
+    list_display = ("date", "kind", "name", "source")
+    list_filter = ("kind", "source")
+    date_hierarchy = "date"
+    exclude = ("source",)
+    actions = ["sync_from_notices"]
+
+    def save_model(self, request: HttpRequest, obj: Holiday, form: Any, change: bool) -> None:
+        obj.source = HolidaySource.ADMIN
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("按国务院通知同步节假日（保留管理员修改）"))
+    def sync_from_notices(self, request: HttpRequest, queryset: Any) -> None:
+        counts = holidays_cn.sync()
+        self.message_user(
+            request,
+            _("新增 %(created)d，更新 %(updated)d，移除 %(removed)d，保留 %(kept)d") % counts,
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -23,7 +23,9 @@ from ninja.files import UploadedFile
 
 from tongxin.cases import duplicates, services, suggest
 from tongxin.cases.choices import (
+    CHANNEL_ALIASES,
     OPEN_STATES,
+    STAFF_CHANNELS,
     CaseError,
     CaseState,
     Channel,
@@ -74,6 +76,7 @@ _FIELD_OF_CODE = {
     "unknown_channel": "channel",
     "reason_required": "reason",
     "bad_rating": "rating",
+    "same_category": "category",
 }
 
 
@@ -122,7 +125,10 @@ class CaseIn(Schema):
     category: str
     description: str
     title: str = ""
-    channel: Literal["api", "resident_app"] | None = None
+    channel: (
+        Literal["api", "resident_app", "hotline", "grid_patrol", "front_desk", "window", "suggestion_box"]
+        | None
+    ) = None
     dwelling_id: int | None = None
     address: str = ""
     latitude: float | None = None
@@ -224,6 +230,7 @@ class ActionIn(Schema):
     call_id: int | None = None
     primary_id: int | None = None
     round_robin: bool = False
+    category: str = ""
 
 
 class ListFilters(Schema):
@@ -535,6 +542,15 @@ def suggest_feedback(request: HttpRequest, payload: FeedbackIn) -> Any:
 # Intake
 
 
+def channels_for(user: Any) -> set[str]:
+    """The channels a caller may submit through: everyone the API and the phone; registry staff (subdistrict,
+    community, grid workers) also 热线, 网格巡查, 服务窗口 and the suggestion box they empty."""
+    allowed: set[str] = {Channel.API, Channel.RESIDENT_APP}
+    if scope_for(user).has_role("subdistrict_admin", "community_staff", "grid_worker"):
+        allowed |= {*STAFF_CHANNELS, Channel.SUGGESTION_BOX}
+    return allowed
+
+
 def _same_request(case: Case, payload: CaseIn) -> bool:
     return case.category.service_code == payload.category and case.description == payload.description.strip()
 
@@ -552,7 +568,15 @@ def create_case(request: HttpRequest, payload: CaseIn) -> Any:
 
     user = request.user
     resident = _resident_of(user)
-    channel = payload.channel or (Channel.RESIDENT_APP if resident is not None else Channel.API)
+    asked: str = payload.channel or (Channel.RESIDENT_APP if resident is not None else Channel.API)
+    channel = CHANNEL_ALIASES.get(asked, asked)
+    if channel not in channels_for(user):
+        raise ApiError(
+            403,
+            "channel_not_allowed",
+            _("您不能以「%(c)s」渠道登记诉求") % {"c": Channel(channel).label},
+            "channel",
+        )
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if len(key) > 128:
         raise ApiError(400, "bad_idempotency_key", _("Idempotency-Key 不能超过128个字符"), "Idempotency-Key")
@@ -760,6 +784,7 @@ Action = Literal[
     "close",
     "merge",
     "comment",
+    "reclassify",
 ]
 
 
@@ -866,6 +891,10 @@ def _run_action(request: HttpRequest, case: Case, action: str, body: ActionIn) -
         return call_service(s.merge, case.pk, primary.pk, user)
     if action == "comment":
         return call_service(s.comment, case.pk, user, body.comment or body.note)
+    if action == "reclassify":
+        if not body.category:
+            raise ApiError(400, "category_required", _("请指明新类别"), "category")
+        return call_service(s.reclassify, case.pk, user, body.category, reason=body.reason)
     raise ApiError(404, "unknown_action", _("未知的操作：%(a)s") % {"a": action})  # pragma: no cover
 
 

@@ -6,4 +6,5 @@ class CasesConfig(AppConfig):
     label = "cases"
 
     def ready(self) -> None:
-        from tongxin.cases import metrics  # noqa: F401  (registers the case figures on /metrics)
+        # notification kinds, the work pages' rules, the case figures on /metrics
+        from tongxin.cases import kinds, metrics, policy_work  # noqa: F401

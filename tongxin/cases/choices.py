@@ -20,6 +20,12 @@ class Channel(models.TextChoices):
     OPEN311 = "open311", _("Open311")
 
 
+# Channels staff record a case through (the staff intake screen): 热线, 网格巡查, 服务窗口.
+STAFF_CHANNELS: tuple[str, ...] = (Channel.HOTLINE, Channel.GRID_PATROL, Channel.FRONT_DESK)
+# Names the API also accepts for a channel (the glossary's 窗口 is ``front_desk``).
+CHANNEL_ALIASES: dict[str, str] = {"window": Channel.FRONT_DESK, "patrol": Channel.GRID_PATROL}
+
+
 class CaseState(models.TextChoices):
     SUBMITTED = "submitted", _("待受理")
     ACCEPTED = "accepted", _("已受理")
@@ -166,8 +172,29 @@ class EventType(models.TextChoices):
     OVERDUE = "overdue", _("已超期")
     SUPERVISION_RAISED = "supervision_raised", _("升级督办")
     COMMENT = "comment", _("备注")
+    RECLASSIFIED = "reclassified", _("改类")
+    ON_SITE_DUE_SOON = "on_site_due_soon", _("即将超过到场时限")
+    ON_SITE_OVERDUE = "on_site_overdue", _("未按时到场")
+    PLAN_DUE_SOON = "plan_due_soon", _("即将超过方案时限")
+    PLAN_OVERDUE = "plan_overdue", _("未按时形成方案")
+    REPORT_IN_LATE = "report_in_late", _("部门超时未报到")
+    DEPARTMENT_RETURNED = "department_returned", _("部门退回")
 
 
 class HolidayKind(models.TextChoices):
     HOLIDAY = "holiday", _("节假日")
     WORKDAY = "workday", _("调休上班")
+
+
+class HolidaySource(models.TextChoices):
+    NOTICE = "notice", _("国务院通知")
+    ADMIN = "admin", _("管理员维护")
+
+
+class StepSweep(models.IntegerChoices):
+    """Bit flags on ``Case.step_sweep``: the on-site / plan reminders already sent (each goes once)."""
+
+    ON_SITE_WARNED = 1, _("已提醒到场")
+    ON_SITE_MISSED = 2, _("到场超时已上报")
+    PLAN_WARNED = 4, _("已提醒形成方案")
+    PLAN_MISSED = 8, _("方案超时已上报")

@@ -20,7 +20,7 @@ from tongxin.cases import sla
 from tongxin.cases.choices import CaseState, Channel, EventType, HandlerKind, Rating
 from tongxin.cases.models import Case, CaseCounter, CaseEvent, Category, WhistleCall, local_day
 from tongxin.cases.services import RECEIPT_ALPHABET
-from tongxin.cases.tasks import rebuild_rollups, sweep_deadlines
+from tongxin.cases.tasks import mark_late_report_ins, rebuild_rollups, sweep_deadlines, sweep_steps
 from tongxin.core.models import User
 from tongxin.people.models import Resident
 from tongxin.regions.models import Department, Dwelling, PropertyCompany, Region
@@ -76,11 +76,115 @@ def load(rng: random.Random, out: Any) -> None:
     with transaction.atomic():
         builder.build()
     rebuild_rollups(builder.first_day, timezone.localdate())
+    shown = _showcase(builder)
     swept = sweep_deadlines()
+    swept.update(sweep_steps())
+    late = mark_late_report_ins()
     out.write(
         f"cases demo: {builder.count} cases ({SUGGESTIONS} suggestion-box items), "
-        f"{len(builder.events)} events, {len(builder.calls)} whistle calls; sweep {swept}"
+        f"{len(builder.events)} events, {len(builder.calls)} whistle calls; sweep {swept}; "
+        f"late report-ins {late}; showcase {shown}"
     )
+
+
+def _showcase(b: _Builder) -> list[str]:
+    """A few cases worked through the real services, so the demo shows each step once: a repair routed to the
+    estate's 红色物业 at intake, 到场, 形成方案, 改类 to 大修 (the 15-day clock), a 进展 note; a whistle the
+    department answered with a 报到说明 and a progress note, and one nobody answered (marked late by the sweep);
+    a 网格巡查 finding and a 服务窗口 walk-in."""
+    from tongxin.cases import services
+    from tongxin.cases.choices import CaseError
+
+    done: list[str] = []
+    repairs = ["repairs", "repairs-small", "repairs-leak", "repairs-medium", "repairs-large"]
+    Category.objects.filter(service_code__in=repairs).update(auto_route=True)
+    if "城管" in b.departments:
+        Category.objects.filter(service_code="city-management").update(
+            auto_route=True, default_department=b.departments["城管"]
+        )
+    jumin = Resident.objects.filter(user__username="jumin").select_related("dwelling").first()
+    u = b.users
+    now = timezone.now()
+    try:
+        home = jumin.dwelling if jumin is not None else None
+        if home is None or home.estate_id not in b.company_estates:  # a flat the red property company serves
+            home = Dwelling.objects.filter(estate_id__in=sorted(b.company_estates)).order_by("pk").first()
+        if home is not None and b.company is not None:
+            staff = b.staff_by_community.get(home.community_id)
+            mine = jumin is not None and jumin.dwelling_id == home.pk
+            case = services.submit(
+                channel=Channel.RESIDENT_APP if mine else Channel.HOTLINE,
+                category="repairs",
+                description="厨房顶上的外墙裂缝一直渗水，墙皮一片片往下掉",
+                actor=jumin.user if mine and jumin is not None else staff,
+                reporter=jumin if mine else None,
+                dwelling=home,
+                now=now - dt.timedelta(hours=3),
+            )
+            if case.state != S.DISPATCHED:  # the estate has several companies: the community staff choose
+                services.dispatch(case, staff, property_company=b.company, now=now - dt.timedelta(hours=3))
+            handler = u.get("wuye")
+            if handler is not None:
+                services.mark_on_site(
+                    case, handler, now=now - dt.timedelta(hours=3) + dt.timedelta(minutes=8)
+                )
+                services.record_plan(
+                    case, handler, "外墙整体空鼓，需搭架子铲除重做防水", now=now - dt.timedelta(hours=2)
+                )
+                services.reclassify(
+                    case, staff, "repairs-large", reason="现场查看属外墙大修", now=now - dt.timedelta(hours=1)
+                )
+                services.comment(
+                    case, handler, "已报维修基金，周三搭架施工", now=now - dt.timedelta(minutes=30)
+                )
+                done.append(f"改类 {case.number}")
+        admin, cg = u.get("jiedao"), u.get("chengguan")
+        dwellings = Dwelling.objects.filter(community=b.communities["满庭春社区"]).order_by("pk")
+        first = dwellings.first()
+        if admin is not None and cg is not None and "城管" in b.departments and first is not None:
+            staff = b.staff_by_community.get(first.community_id)
+            answered = services.submit(
+                channel=Channel.HOTLINE,
+                category="public-order",
+                description="小区门口夜市占道，消防车进不来",
+                actor=staff,
+                dwelling=first,
+                now=now - dt.timedelta(hours=2),
+            )
+            [call] = services.whistle(
+                answered,
+                admin,
+                [b.departments["城管"]],
+                note="占道影响消防通道",
+                now=now - dt.timedelta(hours=2),
+            )
+            services.report_in(
+                call, cg, note="城管中队张队长带4人20分钟内到场", now=now - dt.timedelta(hours=2, minutes=-12)
+            )
+            services.comment(answered, cg, "已劝离摊贩12处，明晚继续巡查", now=now - dt.timedelta(hours=1))
+            silent = services.submit(
+                channel=Channel.GRID_PATROL,
+                category="public-order",
+                description="巡查发现广场东侧违规搭建彩钢棚",
+                actor=staff,
+                dwelling=dwellings.last(),
+                now=now - dt.timedelta(minutes=50),
+            )
+            services.whistle(
+                silent, admin, [b.departments["城管"]], note="请到场核查", now=now - dt.timedelta(minutes=45)
+            )
+            services.submit(
+                channel=Channel.FRONT_DESK,
+                category="policy-question",
+                description="来窗口咨询独居老人补贴申请材料",
+                actor=staff,
+                dwelling=first,
+                now=now - dt.timedelta(minutes=20),
+            )
+            done.append("吹哨报到")
+    except CaseError as exc:  # a foundation without these people: the rest of the demo stands
+        done.append(f"skipped: {exc.message}")
+    return done
 
 
 class _Builder:
@@ -91,6 +195,12 @@ class _Builder:
         self.users = {u.username: u for u in User.objects.filter(is_active=True)}
         self.communities = {r.name: r for r in Region.objects.filter(kind="community")}
         self.ready = "满庭春社区" in self.communities and "mtc" in self.users
+        # each community's own staff: they register its hotline/window cases and handle what no grid worker does
+        self.staff_by_community: dict[int | None, User] = {
+            self.communities[name].pk: self.users[login]
+            for name, login in (("满庭春社区", "mtc"), ("大新社区", "daxin"))
+            if name in self.communities and login in self.users
+        }
         self.categories = {c.service_code: c for c in Category.objects.select_related("policy")}
         self.departments = {d.short_name: d for d in Department.objects.all()}
         self.company = PropertyCompany.objects.filter(has_party_branch=True).order_by("pk").first()
@@ -122,14 +232,17 @@ class _Builder:
         from tongxin.regions.models import Grid
 
         grid_workers: dict[int, User] = {}
+        self.grid_worker_ids: dict[int | None, set[int]] = {}
         for grid_id, user_id in Grid.workers.through.objects.order_by("pk").values_list("grid_id", "user_id"):
             grid_workers.setdefault(grid_id, User.objects.get(pk=user_id))
-        # round-robin lists for two categories so the workbench can show 轮派
-        if "environment" in self.categories and "mtc" in self.users:
-            self.categories["environment"].handlers.add(self.users["mtc"])
+            self.grid_worker_ids.setdefault(grid_id, set()).add(user_id)
+        # round-robin lists for two categories so the workbench can show 轮派 (each case goes only to the people
+        # of its own community on the list: 满庭春's grid workers, 大新社区's staff)
+        if "environment" in self.categories:
+            self.categories["environment"].handlers.add(*self.staff_by_community.values())
         if "public-order" in self.categories:
             self.categories["public-order"].handlers.add(
-                *[self.users[n] for n in ("wangge1", "wangge2", "wangge3") if n in self.users]
+                *[self.users[n] for n in ("wangge1", "wangge2", "wangge3", "daxin") if n in self.users]
             )
         codes = list(TEXTS)
         names = [n for n in ("满庭春社区", "大新社区") if dwellings.get(n)]
@@ -213,7 +326,6 @@ class _Builder:
             anonymous=anonymous,
             submitted_at=submitted,
             receipt_code=self._receipt(),
-            submitted_by=self.users.get("mtc") if channel in (Channel.HOTLINE, Channel.FRONT_DESK) else None,
         )
         if dwelling is not None:
             for f in ("entrance_id", "building_id", "estate_id", "community_id", "subdistrict_id", "grid_id"):
@@ -222,6 +334,10 @@ class _Builder:
             case.address = ""
         elif community is not None:
             case.community_id, case.subdistrict_id = community.pk, community.parent_id
+        if channel in (Channel.HOTLINE, Channel.FRONT_DESK):
+            case.submitted_by = self.staff_by_community.get(case.community_id)
+        elif channel == Channel.GRID_PATROL:
+            case.submitted_by = grid_worker or self.staff_by_community.get(case.community_id)
         for f, v in sla.compute(cat.policy, submitted).as_fields().items():
             setattr(case, f, v)
         idx = len(self.cases)
@@ -248,11 +364,7 @@ class _Builder:
                 )
         if final == S.SUBMITTED:
             return
-        staff = (
-            self.users.get("mtc")
-            if case.community_id == self.communities["满庭春社区"].pk
-            else self.users.get("daxin")
-        )
+        staff = self.staff_by_community.get(case.community_id)
         # first response within (usually) the response window
         window = cat.policy.respond_within or dt.timedelta(hours=1)
         t = submitted + window * (rng.random() * (1.6 if rng.random() < 0.15 else 0.9))
@@ -327,7 +439,10 @@ class _Builder:
             case.assignee = self.users["dangyuan"]
             case.team_kind = kind
             return case.assignee
-        case.assignee = grid_worker or self.users.get("mtc")
+        # never someone of another community: the grid's worker, else the case's own community staff
+        if grid_worker is not None and grid_worker.pk not in self.grid_worker_ids.get(case.grid_id, ()):
+            grid_worker = None
+        case.assignee = grid_worker or self.staff_by_community.get(case.community_id)
         case.team_kind = HandlerKind.GRID_WORKER if grid_worker else HandlerKind.COMMUNITY_STAFF
         return case.assignee
 

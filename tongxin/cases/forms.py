@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.cases.choices import CaseState, Channel, Rating
+from tongxin.cases.choices import STAFF_CHANNELS, CaseState, Channel, Rating
 from tongxin.cases.models import DESCRIPTION_MAX, Category
 
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -19,6 +19,26 @@ def active_categories() -> forms.ModelChoiceField:
     )
 
 
+MAX_PHOTOS = 9
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.ImageField):
+    """Several images in one field (``<input type=file multiple>``); each is checked like an ImageField."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("widget", MultipleImageInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self, data: object, initial: object = None) -> list[object]:  # type: ignore[override]
+        single = super().clean
+        items = data if isinstance(data, list | tuple) else [data] if data else []
+        return [single(d, initial) for d in items if d]
+
+
 class ResidentCaseForm(forms.Form):
     WHERE = (("home", _("我家")), ("map", _("地图选点")), ("address", _("填写地址")))
 
@@ -28,13 +48,26 @@ class ResidentCaseForm(forms.Form):
     latitude = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     longitude = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     description = forms.CharField(label=_("问题描述"), max_length=DESCRIPTION_MAX, widget=forms.Textarea)
-    photo = forms.ImageField(label=_("照片"), required=False)
+    photo = forms.ImageField(label=_("照片"), required=False)  # one photo (older clients)
+    photos = MultipleImageField(label=_("照片"), required=False)
 
     def clean_photo(self) -> object:
         photo = self.cleaned_data.get("photo")
         if photo is not None and photo.size > PHOTO_MAX_BYTES:
             raise forms.ValidationError(_("照片不能超过8MB"))
         return photo
+
+    def clean_photos(self) -> list[object]:
+        photos = self.cleaned_data.get("photos") or []
+        if len(photos) > MAX_PHOTOS:
+            raise forms.ValidationError(_("最多上传%(n)d张照片") % {"n": MAX_PHOTOS})
+        if any(getattr(p, "size", 0) > PHOTO_MAX_BYTES for p in photos):
+            raise forms.ValidationError(_("照片不能超过8MB"))
+        return photos
+
+    def all_photos(self) -> list[object]:
+        data = self.cleaned_data
+        return [*([data["photo"]] if data.get("photo") else []), *data.get("photos", [])][:MAX_PHOTOS]
 
     def clean(self) -> dict:
         data = super().clean() or {}
@@ -81,6 +114,13 @@ class QueueFilterForm(forms.Form):
 
 
 class IntakeForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("渠道"),
+        choices=[(c, Channel(c).label) for c in STAFF_CHANNELS],
+        initial=Channel.HOTLINE,
+        widget=forms.RadioSelect,
+        required=False,  # not sent: the screen's preselected channel (see views._intake_channel)
+    )
     phone = forms.CharField(label=_("来电号码"), max_length=20, required=False)
     contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
     resident = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -23,6 +23,7 @@ from tongxin.cases.choices import (
     EventType,
     HandlerKind,
     HolidayKind,
+    HolidaySource,
     Rating,
     RatingSource,
     Supervision,
@@ -95,6 +96,11 @@ class Category(models.Model):
         related_name="+",
         verbose_name=_("默认物业"),
     )
+    auto_route = models.BooleanField(
+        _("受理时自动派单"),
+        default=False,
+        help_text=_("派给默认物业/部门；未设默认物业时派给案件所在小区唯一的物业公司"),
+    )
     policy = models.ForeignKey(
         DeadlinePolicy, on_delete=models.PROTECT, related_name="categories", verbose_name=_("时限规则")
     )
@@ -131,6 +137,13 @@ class Holiday(models.Model):
         _("类型"), max_length=10, choices=HolidayKind.choices, default=HolidayKind.HOLIDAY
     )
     name = models.CharField(_("名称"), max_length=40, blank=True)
+    source = models.CharField(
+        _("来源"),
+        max_length=10,
+        choices=HolidaySource.choices,
+        default=HolidaySource.ADMIN,
+        help_text=_("国务院通知的日期由 sync_holidays 维护；管理员修改过的日期不再被覆盖"),
+    )
 
     class Meta:
         verbose_name = _("节假日")
@@ -253,6 +266,10 @@ class Case(models.Model):
     resolve_by = models.DateTimeField(_("办结期限"), null=True, blank=True)
     due_soon_at = models.DateTimeField(_("到期提醒时间"), null=True, blank=True)
     red_at = models.DateTimeField(_("红牌时间"), null=True, blank=True)
+    on_site_warn_at = models.DateTimeField(_("到场提醒时间"), null=True, blank=True)
+    plan_warn_at = models.DateTimeField(_("方案提醒时间"), null=True, blank=True)
+    # which on-site / plan reminders the sweep has sent (bit flags of choices.StepSweep), so each goes once
+    step_sweep = models.PositiveSmallIntegerField(_("步骤提醒"), default=0)
 
     # handler
     assignee = models.ForeignKey(
@@ -356,6 +373,17 @@ class Case(models.Model):
                 fields=["red_at"],
                 name="case_sweep_red_idx",
                 condition=models.Q(state__in=OPEN_STATES, sweep_level__lt=SweepLevel.RED),
+            ),
+            # the 1715 step sweep: open cases whose on-site visit or plan is still missing
+            models.Index(
+                fields=["on_site_by"],
+                name="case_sweep_on_site_idx",
+                condition=models.Q(state__in=OPEN_STATES, on_site_at__isnull=True, on_site_by__isnull=False),
+            ),
+            models.Index(
+                fields=["plan_by"],
+                name="case_sweep_plan_idx",
+                condition=models.Q(state__in=OPEN_STATES, plan_at__isnull=True, plan_by__isnull=False),
             ),
         ]
 

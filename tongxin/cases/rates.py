@@ -95,6 +95,10 @@ def event_deltas(event_type: str, payload: dict[str, Any], channel: str) -> dict
             d["responded"] -= 1
             if payload.get("had_response_in_time"):
                 d["responded_in_time"] -= 1
+    if event_type == EventType.RECLASSIFIED:  # the case-level counters move from the old category to the new
+        sign = -1 if payload.get("direction") == "out" else 1
+        for k, v in (payload.get("moved") or {}).items():
+            d[k] += sign * int(v)
     return {k: v for k, v in d.items() if v}
 
 

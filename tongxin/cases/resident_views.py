@@ -22,7 +22,14 @@ from django.views.decorators.http import require_POST
 
 from tongxin.cases import services
 from tongxin.cases.choices import CaseError, Channel, EventType
-from tongxin.cases.forms import NotFixedForm, RateForm, ReceiptForm, ResidentCaseForm, SuggestionBoxForm
+from tongxin.cases.forms import (
+    MAX_PHOTOS,
+    NotFixedForm,
+    RateForm,
+    ReceiptForm,
+    ResidentCaseForm,
+    SuggestionBoxForm,
+)
 from tongxin.cases.models import Case, Category
 from tongxin.people.models import Resident
 
@@ -116,7 +123,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 category=data["category"],
                 description=data["description"],
                 reporter=resident,
-                photos=[data["photo"]] if data.get("photo") else [],
+                photos=form.all_photos(),
                 **location,
             )
         except CaseError as exc:
@@ -134,8 +141,25 @@ def submit(request: HttpRequest) -> HttpResponse:
             "resident": resident,
             "centre": _map_centre(resident),
             "tile_url": settings.TILE_URL,
+            "outlines": _outlines(resident),
+            "max_photos": MAX_PHOTOS,
         },
     )
+
+
+def _outlines(resident: Resident | None) -> list[dict[str, Any]]:
+    """The grid outlines of the resident's community, drawn on the point picker so that it shows where one is
+    even without a tile server (an intranet deployment often has none)."""
+    if resident is None or resident.dwelling is None:
+        return []
+    from tongxin.regions.models import Grid
+
+    return [
+        {"name": name, "polygon": polygon}
+        for name, polygon in Grid.objects.filter(
+            community_id=resident.dwelling.community_id, polygon__isnull=False
+        ).values_list("name", "polygon")[:20]
+    ]
 
 
 def _my_case(request: HttpRequest, pk: int) -> Case:

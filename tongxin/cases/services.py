@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from tongxin.cases import rates, sla
 from tongxin.cases.choices import (
     OPEN_STATES,
+    TRANSITIONS,
     CaseError,
     CaseState,
     Channel,
@@ -213,7 +214,8 @@ def may_manage(case: Case, user: Any) -> bool:
 
 
 def may_handle(case: Case, user: Any) -> bool:
-    """The assignee, staff of the assigned company/department, or managing staff."""
+    """The assignee, staff of the assigned company/department, a whistled department that reported in (while
+    its call is active), or managing staff."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if case.assignee_id == user.pk:
@@ -222,6 +224,8 @@ def may_handle(case: Case, user: Any) -> bool:
     if case.property_company_id and case.property_company_id in scope.property_company_ids:
         return True
     if case.department_id and case.department_id in scope.department_ids:
+        return True
+    if scope.department_ids and is_reported_in(case, user):  # a whistled department that reported in
         return True
     return may_manage(case, user)
 
@@ -334,13 +338,13 @@ def _place(
         if building.kind == Region.Kind.ENTRANCE:
             case.entrance_id = building.pk
             building = building.parent
-        ids = building.ancestor_ids()
+        ids = building.place_ids()
         case.subdistrict_id, case.community_id, case.estate_id = ids[0], ids[1], ids[2]
         case.building_id = building.pk
         case.grid_id = building.grid_id
         return True
     if estate is not None:
-        ids = estate.ancestor_ids()
+        ids = estate.place_ids()
         case.subdistrict_id, case.community_id, case.estate_id = ids[0], ids[1], estate.pk
         grids = list(
             Region.objects.filter(parent=estate, kind=Region.Kind.BUILDING)
@@ -507,6 +511,7 @@ def submit(
         Case.objects.filter(pk=case.pk).update(number=case.number)
     rates.apply_event(event)  # an INSERT of delta rows: nothing shared with other intakes
     audit.record(AuditLog.Action.CREATE, case, actor=actor, after={"number": case.number, "channel": channel})
+    _auto_route(case, now)  # the category's default property company / department, when it has one here
     recipients = _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
     if not recipients:
         recipients = supervisor_user_ids(case)
@@ -851,9 +856,10 @@ def round_robin(case: Case | int, actor: Any, *, now: dt.datetime | None = None)
     case = _lock(case)
     _require(may_manage(case, actor), _("无权派单"))
     now = _now(now)
-    candidates = on_duty_handlers(case.category, case.grid)
+    # only people who work where the case is: never another community's grid workers
+    candidates = [u for u in on_duty_handlers(case.category, case.grid) if _may_receive(case, u)]
     if not candidates:
-        raise CaseError(_("该类别当前没有值班的承办人"), code="no_handler")
+        raise CaseError(_("本社区该类别当前没有值班的承办人"), code="no_handler")
     for u in candidates:
         HandlerRotation.objects.get_or_create(category_id=case.category_id, user=u)
     rows = list(
@@ -927,9 +933,12 @@ def record_plan(case: Case | int, actor: Any, plan: str, *, now: dt.datetime | N
 
 @transaction.atomic
 def return_case(case: Case | int, actor: Any, reason: str, *, now: dt.datetime | None = None) -> Case:
-    """退单: the handler gives the case back with a reason; the dispatcher is told."""
+    """退单: the handler gives the case back with a reason; the dispatcher is told. A whistled department that
+    is not the case's handler returns only its own call (:func:`department_return`)."""
     case = _lock(case)
     _require(may_handle(case, actor), _("您不是该工单的承办人"))
+    if not _on_team(case, actor) and is_reported_in(case, actor):
+        return _department_return_locked(case, actor, reason, now=now)
     reason = (reason or "").strip()
     if not reason:
         raise CaseError(_("请填写退单原因"), code="reason_required")
@@ -1353,4 +1362,222 @@ def lookup_by_receipt(number: str, receipt_code: str) -> Case | None:
         return None
     if not secrets.compare_digest(receipt_code.strip().upper(), case.receipt_code):
         return None
+    return case
+
+
+# --------------------------------------------------------------------------------------------------------------
+# re-categorising (改类) and routing at intake
+
+
+def _moved_counters(case: Case) -> dict[str, int]:
+    """The case-level counters a case holds under its category (they follow it to a new one)."""
+    moved = {"received": 1}
+    if case.channel == Channel.SUGGESTION_BOX:
+        moved["suggestion_received"] = 1
+    if case.first_response_at is not None:
+        moved["responded"] = 1
+        if case.respond_by is None or case.first_response_at <= case.respond_by:
+            moved["responded_in_time"] = 1
+    return moved
+
+
+@transaction.atomic
+def reclassify(
+    case: Case | int, actor: Any, category: Any, *, reason: str = "", now: dt.datetime | None = None
+) -> Case:
+    """改类: staff change an open case's category; the tiers and every deadline are computed again from the new
+    category's policy, counted from the moment of the change (a 房屋报修 that turns out to be 大修 gets the
+    15-day clock from now). The reminders and supervision start over with the new clock; the old deadlines are
+    kept in the event. The case's counters (received, responded) move to the new category, so the rates per
+    category count it once, where it now belongs."""
+    case = _lock(case)
+    _require(may_manage(case, actor), _("无权改类"))
+    if case.state not in OPEN_STATES:
+        raise TransitionError(_("工单当前状态为「%(s)s」，不能改类") % {"s": case.get_state_display()})
+    new = resolve_category(category)
+    if new.pk == case.category_id:
+        raise CaseError(_("新类别与原类别相同"), code="same_category")
+    old = Category.objects.select_related("policy").get(pk=case.category_id)
+    now = _now(now)
+    reason = (reason or "").strip()[:500]
+    before = {
+        "category": old.pk,
+        "policy": old.policy.code,
+        "resolve_by": case.resolve_by.isoformat() if case.resolve_by else "",
+        "plan_by": case.plan_by.isoformat() if case.plan_by else "",
+    }
+    moved = _moved_counters(case)
+    common = {"from": old.pk, "to": new.pk, "from_name": old.name, "to_name": new.name, "moved": moved}
+    _event(case, EventType.RECLASSIFIED, actor, payload={**common, "direction": "out"}, at=now)
+    deadlines = sla.compute(new.policy, now)
+    for f, v in deadlines.as_fields().items():
+        setattr(case, f, v)
+    case.category = new
+    case.due_soon = case.overdue = False
+    case.supervision = Supervision.NORMAL
+    case.sweep_level = SweepLevel.NONE
+    case.step_sweep = 0
+    fields = [
+        *deadlines.as_fields().keys(),
+        "category",
+        "due_soon",
+        "overdue",
+        "supervision",
+        "sweep_level",
+        "step_sweep",
+        "updated_at",
+    ]
+    case.save(update_fields=fields)
+    note = _("由「%(a)s」改为「%(b)s」，办结期限 %(d)s") % {
+        "a": old.name,
+        "b": new.name,
+        "d": timezone.localtime(deadlines.resolve_by).strftime("%Y-%m-%d %H:%M"),
+    }
+    _event(
+        case,
+        EventType.RECLASSIFIED,
+        actor,
+        payload={
+            **common,
+            "direction": "in",
+            "policy": new.policy.code,
+            "resolve_by": deadlines.resolve_by.isoformat(),
+            "reason": reason,
+            "note": note,
+        },
+        at=now,
+    )
+    audit.record(
+        AuditLog.Action.UPDATE,
+        case,
+        actor=actor,
+        field="category",
+        before=before,
+        after={"category": new.pk, "policy": new.policy.code, "resolve_by": deadlines.resolve_by.isoformat()},
+    )
+    _notify(
+        handler_user_ids(case),
+        _("工单 %(n)s 已改类为「%(c)s」") % {"n": case.number, "c": new.name},
+        note,
+        case,
+        "case_reclassified",
+    )
+    return case
+
+
+def default_route(case: Case) -> dict[str, Any]:
+    """Where a new case of its category goes without a dispatcher (empty: nowhere, it waits for staff).
+
+    Only categories with ``auto_route`` on. A category handled by a property company goes to its
+    ``default_property_company`` when that company serves the case's estate, else to the one company that serves
+    the estate (an estate with none, or with several, waits for staff): so one category routes each estate's
+    repairs to that estate's own company. A category handled by a department goes to its
+    ``default_department`` when that department belongs to the case's subdistrict. Nothing crosses to another
+    estate or subdistrict."""
+    from tongxin.regions.models import PropertyCompany
+
+    cat = case.category
+    if not cat.auto_route:
+        return {}
+    if cat.handler_kind == HandlerKind.PROPERTY_COMPANY and case.estate_id:
+        serving = PropertyCompany.objects.filter(estates=case.estate_id)
+        if cat.default_property_company_id:
+            chosen = serving.filter(pk=cat.default_property_company_id).first()
+            if chosen is not None:
+                return {"property_company": chosen}
+        only = list(serving.order_by("pk")[:2])
+        if len(only) == 1:
+            return {"property_company": only[0]}
+    if cat.handler_kind == HandlerKind.DEPARTMENT and cat.default_department_id and case.subdistrict_id:
+        dept = cat.default_department
+        if dept is not None and dept.subdistrict_id == case.subdistrict_id:
+            return {"department": dept}
+    return {}
+
+
+def _auto_route(case: Case, now: dt.datetime) -> None:
+    """Dispatch a just-submitted case to its category's default handling unit (see :func:`default_route`)."""
+    if case.state != S.SUBMITTED or not case.category_id:
+        return
+    target = default_route(case)
+    if target:
+        _dispatch_locked(case, None, EventType.DISPATCHED, note="auto_route", now=now, **target)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# departments after report-in (吹哨报到)
+
+
+def reported_in_department_ids(case: Case, user: Any) -> list[int]:
+    """The user's departments that were whistled to the case, reported in and are still on it."""
+    depts = scope_for(user).department_ids
+    if not depts:
+        return []
+    return list(
+        WhistleCall.objects.filter(
+            case_id=case.pk,
+            department_id__in=sorted(depts),
+            reported_at__isnull=False,
+            active=True,
+        ).values_list("department_id", flat=True)
+    )
+
+
+def is_reported_in(case: Case, user: Any) -> bool:
+    return bool(reported_in_department_ids(case, user))
+
+
+def _on_team(case: Case, user: Any) -> bool:
+    """The case's own handler: its assignee, or staff of its property company or department."""
+    scope = scope_for(user)
+    return (
+        case.assignee_id == getattr(user, "pk", None)
+        or (case.property_company_id is not None and case.property_company_id in scope.property_company_ids)
+        or (case.department_id is not None and case.department_id in scope.department_ids)
+    )
+
+
+@transaction.atomic
+def department_return(case: Case | int, actor: Any, reason: str, *, now: dt.datetime | None = None) -> Case:
+    """部门退回: a department that reported in hands its part back with a reason (e.g. not its competence). Its
+    call is released; the community and the subdistrict are told. When no one is left on the case it goes back
+    to the dispatcher (已退单)."""
+    case = _lock(case)
+    _require(is_reported_in(case, actor), _("您所在部门未报到或已退出该工单"))
+    return _department_return_locked(case, actor, reason, now=now)
+
+
+def _department_return_locked(case: Case, actor: Any, reason: str, *, now: dt.datetime | None = None) -> Case:
+    reason = (reason or "").strip()
+    if not reason:
+        raise CaseError(_("请填写退回原因"), code="reason_required")
+    now = _now(now)
+    depts = reported_in_department_ids(case, actor)
+    WhistleCall.objects.filter(case=case, department_id__in=depts, active=True).update(
+        active=False, released_at=now
+    )
+    payload = {"departments": depts, "reason": reason[:500]}
+    left = WhistleCall.objects.filter(case=case, active=True).exists()
+    nobody = not (left or case.assignee_id or case.property_company_id or case.department_id)
+    if nobody and S.RETURNED in TRANSITIONS.get(case.state, frozenset()):
+        case.state_reason = reason[:500]
+        _transition(
+            case,
+            S.RETURNED,
+            EventType.DEPARTMENT_RETURNED,
+            actor,
+            fields=["state_reason"],
+            payload=payload,
+            now=now,
+            respond=False,
+        )
+    else:
+        _event(case, EventType.DEPARTMENT_RETURNED, actor, payload=payload, at=now)
+    _notify(
+        supervisor_user_ids(case, include_subdistrict=True),
+        _("部门退回工单 %(n)s") % {"n": case.number},
+        reason,
+        case,
+        "case_returned",
+    )
     return case

@@ -9,6 +9,7 @@ starts the clock at 00:00 of the next working day. ``7 days`` from Friday 10:00 
 ends on the 7th working day after that Friday, at 10:00.
 
 ``due_soon_at`` is when 80 % of the wall-clock time between start and ``resolve_by`` is used;
+``on_site_warn_at`` / ``plan_warn_at`` remind of the 1715 steps (:func:`step_warning`);
 ``red_at`` is ``resolve_by + red_factor × (resolve_by − start)`` with ``red_factor`` from the policy, multiplied
 by ``settings.CASES_RED_FACTOR`` (default 1): overdue by more than the resolve window again → red card.
 """
@@ -36,9 +37,13 @@ class Deadlines:
     resolve_by: dt.datetime
     due_soon_at: dt.datetime
     red_at: dt.datetime
+    on_site_warn_at: dt.datetime | None = None
+    plan_warn_at: dt.datetime | None = None
 
     def as_fields(self) -> dict[str, Any]:
         return {
+            "on_site_warn_at": self.on_site_warn_at,
+            "plan_warn_at": self.plan_warn_at,
             "deadline_start": self.start,
             "respond_by": self.respond_by,
             "on_site_by": self.on_site_by,
@@ -127,12 +132,24 @@ def compute(policy: Any, start: dt.datetime) -> Deadlines:
 
     resolve_by = at(policy.resolve_within) or start
     window = resolve_by - start
+    on_site_by, plan_by = at(policy.on_site_within), at(policy.plan_within)
     return Deadlines(
         start=start,
         respond_by=at(policy.respond_within),
-        on_site_by=at(policy.on_site_within),
-        plan_by=at(policy.plan_within),
+        on_site_by=on_site_by,
+        plan_by=plan_by,
         resolve_by=resolve_by,
         due_soon_at=start + window * DUE_SOON_FRACTION,
         red_at=resolve_by + window * red_factor(policy),
+        on_site_warn_at=step_warning(start, on_site_by),
+        plan_warn_at=step_warning(start, plan_by),
     )
+
+
+def step_warning(start: dt.datetime, deadline: dt.datetime | None) -> dt.datetime | None:
+    """When to remind the handler of an on-site or plan deadline: ``CASES_STEP_WARN_MINUTES`` (10) before it,
+    but not before half its window has passed (a 10-minute on-site window is reminded at +5 min)."""
+    if deadline is None:
+        return None
+    lead = dt.timedelta(minutes=int(getattr(settings, "CASES_STEP_WARN_MINUTES", 10)))
+    return max(deadline - lead, start + (deadline - start) / 2)

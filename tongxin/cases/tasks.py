@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
-from tongxin.cases.choices import OPEN_STATES, EventType, Supervision, SweepLevel
+from tongxin.cases.choices import OPEN_STATES, EventType, StepSweep, Supervision, SweepLevel
 from tongxin.cases.models import Case, CaseEvent, CaseRollup, local_day
 from tongxin.core import notifications
 from tongxin.regions.choices import Role
@@ -131,17 +131,31 @@ def _iso(value: dt.datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) -> list[notifications.Message]:
-    """Handlers (assignee, else company staff / department liaisons / grid workers) and supervisors
-    (community staff; subdistrict admins for red cards), resolved with one role query."""
+class _People:
+    """Who to tell about a set of cases, from ONE role query: handlers and supervisors by node."""
+
+    def __init__(self, by_node: dict[tuple[str, Any], list[int]]) -> None:
+        self.by_node = by_node
+
+    def handlers(self, r: dict[str, Any]) -> list[int]:
+        """The assignee, else the company's staff / department's liaisons / the grid's workers."""
+        if r.get("assignee_id"):
+            return [r["assignee_id"]]
+        if r.get("property_company_id"):
+            return self.by_node[(Role.PROPERTY_STAFF, r["property_company_id"])]
+        if r.get("department_id"):
+            return self.by_node[(Role.DEPARTMENT_LIAISON, r["department_id"])]
+        return self.by_node[(Role.GRID_WORKER, r["grid_id"])] if r.get("grid_id") else []
+
+
+def _people_for(rs: list[dict[str, Any]]) -> _People:
     from tongxin.regions.models import RoleAssignment
 
-    rs = list(rows.values())
-    pcs = {r["property_company_id"] for r in rs if r["property_company_id"]}
-    depts = {r["department_id"] for r in rs if r["department_id"]}
-    grids = {r["grid_id"] for r in rs if r["grid_id"]}
-    regions = {r["community_id"] for r in rs if r["community_id"]} | {
-        r["subdistrict_id"] for r in rs if r["subdistrict_id"]
+    pcs = {r["property_company_id"] for r in rs if r.get("property_company_id")}
+    depts = {r["department_id"] for r in rs if r.get("department_id")}
+    grids = {r["grid_id"] for r in rs if r.get("grid_id")}
+    regions = {r["community_id"] for r in rs if r.get("community_id")} | {
+        r["subdistrict_id"] for r in rs if r.get("subdistrict_id")
     }
     roles = RoleAssignment.objects.filter(
         Q(role=Role.PROPERTY_STAFF, property_company_id__in=pcs)
@@ -149,7 +163,7 @@ def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) ->
         | Q(role=Role.GRID_WORKER, grid_id__in=grids)
         | Q(role__in=[Role.COMMUNITY_STAFF, Role.SUBDISTRICT_ADMIN], region_id__in=regions)
     )
-    by_node: dict[tuple[str, int], list[int]] = defaultdict(list)
+    by_node: dict[tuple[str, Any], list[int]] = defaultdict(list)
     for role, uid, pc, dept, grid, region in roles.values_list(
         "role", "user_id", "property_company_id", "department_id", "grid_id", "region_id"
     ):
@@ -157,15 +171,14 @@ def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) ->
             pc if role == Role.PROPERTY_STAFF else dept if role == Role.DEPARTMENT_LIAISON else grid or region
         )
         by_node[(role, node)].append(uid)
+    return _People(by_node)
 
-    def handlers(r: dict[str, Any]) -> list[int]:
-        if r["assignee_id"]:
-            return [r["assignee_id"]]
-        if r["property_company_id"]:
-            return by_node[(Role.PROPERTY_STAFF, r["property_company_id"])]
-        if r["department_id"]:
-            return by_node[(Role.DEPARTMENT_LIAISON, r["department_id"])]
-        return by_node[(Role.GRID_WORKER, r["grid_id"])] if r["grid_id"] else []
+
+def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) -> list[notifications.Message]:
+    """Handlers (assignee, else company staff / department liaisons / grid workers) and supervisors
+    (community staff; subdistrict admins for red cards), resolved with one role query."""
+    people = _people_for(list(rows.values()))
+    by_node, handlers = people.by_node, people.handlers
 
     texts = {
         SweepLevel.DUE_SOON: (_("工单即将到期：%(n)s"), "case_due_soon", False, False),
@@ -195,10 +208,206 @@ def _messages(changed: dict[int, list[int]], rows: dict[int, dict[str, Any]]) ->
     return out
 
 
+# --- the 1715 steps: on site and plan ---------------------------------------------------------------------------
+# (bit, deadline column, done column, warn column or None for "missed", event type, notification kind)
+STEP_STAGES: tuple[tuple[int, str, str, str | None, str, str], ...] = (
+    (
+        StepSweep.ON_SITE_WARNED,
+        "on_site_by",
+        "on_site_at",
+        "on_site_warn_at",
+        EventType.ON_SITE_DUE_SOON,
+        "warn",
+    ),
+    (StepSweep.ON_SITE_MISSED, "on_site_by", "on_site_at", None, EventType.ON_SITE_OVERDUE, "missed"),
+    (StepSweep.PLAN_WARNED, "plan_by", "plan_at", "plan_warn_at", EventType.PLAN_DUE_SOON, "warn"),
+    (StepSweep.PLAN_MISSED, "plan_by", "plan_at", None, EventType.PLAN_OVERDUE, "missed"),
+)
+
+
+def _step_update(bit: int, deadline: str, done: str, warn: str | None, now: dt.datetime) -> list[int]:
+    """One set-based UPDATE … RETURNING id per step stage; the bit in ``step_sweep`` makes it fire once. A
+    "missed" stage also sets the warning bit, so a case first seen after its deadline is not warned late."""
+    table = connection.ops.quote_name(Case._meta.db_table)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    states = ", ".join(["%s"] * len(OPEN_STATES))
+    if warn:
+        when, params, mark = f"{warn} <= %s AND {deadline} > %s", [now_db, now_db], bit
+    else:
+        when, params, mark = f"{deadline} <= %s", [now_db], bit | (bit >> 1)
+    sql = (
+        f"UPDATE {table} SET step_sweep = step_sweep | %s, updated_at = %s "
+        f"WHERE state IN ({states}) AND {done} IS NULL AND {deadline} IS NOT NULL "
+        f"AND (step_sweep & %s) = 0 AND {when} RETURNING id"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [mark, now_db, *OPEN_STATES, bit, *params])
+        return [row[0] for row in cur.fetchall()]
+
+
+def sweep_steps(now: dt.datetime | None = None) -> dict[str, int]:
+    """Remind the handler before the on-site and plan deadlines (``on_site_warn_at`` / ``plan_warn_at``) and,
+    when one is missed, tell the handler and the community staff. Set-based like :func:`sweep_deadlines`."""
+    now = now or timezone.now()
+    out: dict[str, int] = {}
+    with transaction.atomic():
+        changed = {stage: _step_update(stage[0], stage[1], stage[2], stage[3], now) for stage in STEP_STAGES}
+        ids = sorted({i for v in changed.values() for i in v})
+        if ids:
+            _record_steps(changed, ids, now)
+    for stage, v in changed.items():
+        out[EventType(stage[4]).value] = len(v)
+    if any(out.values()):
+        logger.info("step sweep %s", out)
+    return out
+
+
+def _record_steps(changed: dict[Any, list[int]], ids: list[int], now: dt.datetime) -> None:
+    rows: dict[int, dict[str, Any]] = {
+        r["id"]: dict(r)
+        for r in Case.objects.filter(pk__in=ids).values(
+            "id",
+            "number",
+            "title",
+            "submitted_at",
+            "channel",
+            "community_id",
+            "subdistrict_id",
+            "grid_id",
+            "category_id",
+            "assignee_id",
+            "department_id",
+            "property_company_id",
+            "resolve_by",
+            "on_site_by",
+            "plan_by",
+        )
+    }
+    events: list[CaseEvent] = []
+    messages: list[notifications.Message] = []
+    people = _people_for(list(rows.values()))
+    for (_bit, deadline, _done, _warn, event_type, level), case_ids in changed.items():
+        for i in case_ids:
+            r = rows[i]
+            due = timezone.localtime(r[deadline])
+            events.append(
+                CaseEvent(
+                    case_id=i,
+                    type=event_type,
+                    at=now,
+                    payload={deadline: r[deadline].isoformat()},
+                    cohort_day=local_day(r["submitted_at"]),
+                    channel=r["channel"],
+                    community_ref=r["community_id"] or 0,
+                    grid_ref=r["grid_id"] or 0,
+                    category_ref=r["category_id"] or 0,
+                    handler_ref=r["assignee_id"] or 0,
+                    department_ref=r["department_id"] or 0,
+                )
+            )
+            users = list(people.handlers(r))
+            if level == "missed":
+                users += people.by_node[(Role.COMMUNITY_STAFF, r["community_id"])]
+            label = EventType(event_type).label
+            messages.append(
+                notifications.Message(
+                    tuple(dict.fromkeys(users)),
+                    _("%(what)s：%(n)s") % {"what": label, "n": r["number"]},
+                    _("%(t)s（期限 %(d)s）") % {"t": r["title"], "d": due.strftime("%m-%d %H:%M")},
+                    f"/cases/{i}/",
+                    "case_step_overdue" if level == "missed" else "case_step_due_soon",
+                )
+            )
+    CaseEvent.objects.bulk_create(events, batch_size=1000)
+    notifications.send(messages)
+
+
+# --- 吹哨报到: departments that do not report in within their 30 minutes --------------------------------------
+
+
+def mark_late_report_ins(now: dt.datetime | None = None) -> int:
+    """Mark every whistle call still unreported at its ``report_by`` as late (once: ``late`` goes from NULL to
+    True in one UPDATE … RETURNING), write a 部门超时未报到 event on its case and tell the department's liaisons,
+    the community staff and the subdistrict admins. A department reporting in afterwards keeps ``late``."""
+    from tongxin.cases.models import WhistleCall
+
+    now = now or timezone.now()
+    table = connection.ops.quote_name(WhistleCall._meta.db_table)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE {table} SET late = %s WHERE reported_at IS NULL AND late IS NULL AND active = %s "
+                f"AND report_by <= %s RETURNING id",
+                [True, True, now_db],
+            )
+            call_ids = [row[0] for row in cur.fetchall()]
+        if not call_ids:
+            return 0
+        calls = list(
+            WhistleCall.objects.filter(pk__in=call_ids).select_related("case", "department").order_by("pk")
+        )
+        people = _people_for(
+            [
+                {
+                    "property_company_id": None,
+                    "department_id": c.department_id,
+                    "grid_id": None,
+                    "community_id": c.case.community_id,
+                    "subdistrict_id": c.case.subdistrict_id,
+                }
+                for c in calls
+            ]
+        )
+        events, messages = [], []
+        for c in calls:
+            case = c.case
+            events.append(
+                CaseEvent(
+                    case_id=case.pk,
+                    type=EventType.REPORT_IN_LATE,
+                    at=now,
+                    payload={
+                        "department": c.department_id,
+                        "call": c.pk,
+                        "report_by": c.report_by.isoformat(),
+                    },
+                    cohort_day=local_day(case.submitted_at),
+                    channel=case.channel,
+                    community_ref=case.community_id or 0,
+                    grid_ref=case.grid_id or 0,
+                    category_ref=case.category_id or 0,
+                    handler_ref=case.assignee_id or 0,
+                    department_ref=c.department_id,
+                )
+            )
+            users = (
+                people.by_node[(Role.DEPARTMENT_LIAISON, c.department_id)]
+                + people.by_node[(Role.COMMUNITY_STAFF, case.community_id)]
+                + people.by_node[(Role.SUBDISTRICT_ADMIN, case.subdistrict_id)]
+            )
+            messages.append(
+                notifications.Message(
+                    tuple(dict.fromkeys(users)),
+                    _("%(d)s 超时未报到（工单 %(n)s）") % {"d": c.department.name, "n": case.number},
+                    _("报到期限 %(t)s") % {"t": timezone.localtime(c.report_by).strftime("%m-%d %H:%M")},
+                    f"/cases/{case.pk}/",
+                    "case_report_in_late",
+                )
+            )
+        CaseEvent.objects.bulk_create(events)
+        notifications.send(messages)
+    logger.info("late report-ins %s", len(call_ids))
+    return len(call_ids)
+
+
 @db_periodic_task(crontab(minute="*"))
 @lock_task("cases-sweep-deadlines")
 def periodic_sweep_deadlines() -> dict[str, int]:
-    return sweep_deadlines()
+    result = sweep_deadlines()
+    result.update(sweep_steps())
+    result["report_in_late"] = mark_late_report_ins()
+    return result
 
 
 def fold_rollup_deltas() -> int:
@@ -344,3 +553,12 @@ def verify_rollups(days: int = 2, today: dt.date | None = None) -> list[dt.date]
 @lock_task("cases-verify-rollups")
 def periodic_verify_rollups() -> list[dt.date]:
     return verify_rollups()
+
+
+@db_periodic_task(crontab(hour="4", minute="10"))
+@lock_task("cases-sync-holidays")
+def periodic_sync_holidays() -> dict[str, int]:
+    """Keep the holiday table in step with ``holidays_cn`` (new years, corrections); admin rows are kept."""
+    from tongxin.cases import holidays_cn
+
+    return holidays_cn.sync()

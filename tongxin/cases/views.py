@@ -185,7 +185,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "actions": available,
         "deadline_class": deadline_class(case),
-        "whistles": list(case.whistle_calls.select_related("department").order_by("whistled_at", "id")),
+        "whistles": list(
+            case.whistle_calls.select_related("department", "reported_by").order_by("whistled_at", "id")
+        ),
         "photos": list(case.photos.all()),
     }
     if request.headers.get("HX-Request"):
@@ -240,11 +242,12 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def intake(request: HttpRequest) -> HttpResponse:
-    """24小时热线: one screen, the operator types while the caller talks."""
+    """Staff intake: one screen for the 24小时热线 (the operator types while the caller talks), a grid worker's
+    网格巡查 finding and a walk-in at the 服务窗口 — the channel is chosen on the form, not assumed."""
     _staff(request)
     if not scope_for(request.user).has_role("subdistrict_admin", "community_staff", "grid_worker"):
         raise Http404
-    form = IntakeForm(request.POST or None)
+    form = IntakeForm(request.POST or None, initial={"channel": _intake_channel(request)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         from tongxin.people.models import Resident
@@ -263,7 +266,7 @@ def intake(request: HttpRequest) -> HttpResponse:
         try:
             case = services.submit(
                 actor=request.user,
-                channel=Channel.HOTLINE,
+                channel=data.get("channel") or _intake_channel(request),
                 category=data["category"],
                 description=data["description"],
                 reporter=reporter,
@@ -300,6 +303,20 @@ def intake(request: HttpRequest) -> HttpResponse:
             "done": done,
         },
     )
+
+
+def _intake_channel(request: HttpRequest) -> str:
+    """The channel preselected on the intake screen: ``?channel=`` (links 巡查上报 / 窗口登记), else 网格巡查 for
+    a grid worker, else 热线."""
+    from tongxin.cases.choices import CHANNEL_ALIASES, STAFF_CHANNELS
+
+    asked = CHANNEL_ALIASES.get(request.GET.get("channel", ""), request.GET.get("channel", ""))
+    if asked in STAFF_CHANNELS:
+        return asked
+    scope = scope_for(request.user)
+    if scope.has_role("grid_worker") and not scope.has_role("subdistrict_admin", "community_staff"):
+        return Channel.GRID_PATROL
+    return Channel.HOTLINE
 
 
 @login_required

@@ -65,6 +65,7 @@ class DemoLogin:
     role_zh: str
     role_en: str
     sees: str
+    app: str = ""  # the app whose demo.py creates it ("" = the foundation)
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
@@ -85,6 +86,10 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
         "dangyuan", "党员/志愿者", "party member, volunteer", "在职党员（双报到），治安巡逻岗；接单、服务时长"
     ),
     DemoLogin("jumin", "居民", "resident", "锦绣江山居民：提诉求、查进度、评价、积分"),
+    DemoLogin("loudong", "楼栋长", "building leader", "锦绣江山一栋楼的住户、通知转达与回执", app="notices"),
+    DemoLogin(
+        "danyuan", "单元长", "entrance leader", "锦绣江山一个单元的住户、通知转达与回执", app="notices"
+    ),
 )
 
 

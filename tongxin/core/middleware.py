@@ -3,6 +3,7 @@ timing for logs and metrics, and the Content-Security-Policy header."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
@@ -14,7 +15,7 @@ from django.contrib.auth import logout
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
-from tongxin.core import metrics
+from tongxin.core import deploy_checks, metrics
 from tongxin.core.logs import request_id
 
 
@@ -71,6 +72,34 @@ class IdleSessionMiddleware:
                 logout(request)
             elif last is None or now - float(last) >= self.RESOLUTION:
                 request.session[self.KEY] = now
+        return self.get_response(request)
+
+
+# Headers only a reverse proxy may set: what the client's address was, which scheme and host it used.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP")
+
+
+class TrustedProxyMiddleware:
+    """First in the chain: drop the proxy headers of a request whose direct peer (REMOTE_ADDR) is not one of
+    ``settings.TRUSTED_PROXIES``. Behind them, everything downstream — Django's HTTPS detection
+    (SECURE_PROXY_SSL_HEADER), the client IP of the audit log, the loopback test of /metrics — may read these
+    headers as the proxy's word, never the client's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.networks, _bad = deploy_checks.valid_networks(list(settings.TRUSTED_PROXIES))
+
+    def trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.trusted(request.META.get("REMOTE_ADDR", "")):
+            for header in PROXY_HEADERS:
+                request.META.pop(header, None)
         return self.get_response(request)
 
 

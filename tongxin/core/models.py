@@ -272,8 +272,14 @@ class Delivery(models.Model):
     kind = models.CharField(_("类型"), max_length=40, blank=True)
     channel = models.CharField(_("渠道"), max_length=20)
     event = models.CharField(_("事件"), max_length=100, blank=True)  # "case:GH2026…" or an explicit event key
+    # no database constraint: notifications are partitioned by month on PostgreSQL (core/partitions.py)
     notification = models.ForeignKey(
-        "core.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Notification",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     address = models.CharField(_("地址"), max_length=40, blank=True)  # masked: 139****0002, wx:oAbc…

@@ -1,14 +1,22 @@
-"""The worker's own tasks: a heartbeat every minute (read by /healthz) and counting task failures (/metrics)."""
+"""Background work of the core: the monthly partitions of case events, notifications and ledger entries; the
+worker's heartbeat every minute (read by /healthz) and the count of failed tasks (/metrics)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from huey import crontab
-from huey.contrib.djhuey import on_startup, periodic_task, signal
+from huey.contrib.djhuey import db_periodic_task, lock_task, on_startup, periodic_task, signal
 from huey.signals import SIGNAL_ERROR
 
-from tongxin.core import worker
+from tongxin.core import partitions, worker
+
+
+@db_periodic_task(crontab(hour="3", minute="10"))
+@lock_task("core-partitions")
+def maintain_partitions() -> list[str]:
+    """Keep three months of partitions ahead (PostgreSQL; nothing on SQLite). Idempotent."""
+    return partitions.maintain()
 
 
 @periodic_task(crontab(minute="*"))

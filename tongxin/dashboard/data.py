@@ -20,6 +20,7 @@ from tongxin.cases.choices import OPEN_STATES, Channel, EventType
 from tongxin.cases.models import ROLLUP_COUNTERS, Case, CaseEvent, Category
 from tongxin.core import policy
 from tongxin.core.models import User
+from tongxin.regions.choices import ABOVE_SUBDISTRICT
 from tongxin.regions.models import Department, Grid, Region
 
 RATE_NAMES = ("response", "resolution", "resolution_in_time", "satisfaction", "rectification", "composite")
@@ -47,6 +48,8 @@ class Report:
     channels: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
     grids: list[dict[str, Any]] = field(default_factory=list)
+    # a city's districts or a district's subdistricts, each with its rates (empty below the district level)
+    children: list[dict[str, Any]] = field(default_factory=list)
     departments: list[dict[str, Any]] = field(default_factory=list)
     members: list[dict[str, Any]] = field(default_factory=list)
     open_cases: int = 0
@@ -56,8 +59,9 @@ class Report:
 
 
 def regions_for(user: Any, action: str = "dashboard.view") -> list[Region]:
-    """The subdistricts and communities the user may do ``action`` to (see dashboard/policy.py), biggest first."""
-    regions = Region.objects.filter(kind__in=["subdistrict", "community"])
+    """The cities, districts, subdistricts and communities the user may do ``action`` to (see
+    dashboard/policy.py), biggest first."""
+    regions = Region.objects.filter(kind__in=["city", "district", "subdistrict", "community"])
     return list(policy.restrict(regions, user, action).order_by("depth", "path"))
 
 
@@ -130,8 +134,13 @@ def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
         ),
         key=lambda r: (-(r["rates"]["composite"] or 0), -r["received"]),
     )
-    subdistrict_id = region.pk if region.kind == "subdistrict" else region.parent_id
-    dept_ids = list(Department.objects.filter(subdistrict_id=subdistrict_id).values_list("pk", flat=True))
+    if region.kind in ABOVE_SUBDISTRICT:
+        report.children = _children(region, filters)
+        departments = Department.objects.filter(subdistrict__path__startswith=region.path)
+    else:
+        subdistrict_id = region.pk if region.kind == "subdistrict" else region.parent_id
+        departments = Department.objects.filter(subdistrict_id=subdistrict_id)
+    dept_ids = list(departments.values_list("pk", flat=True))
     start_dt = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
     end_dt = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min))
     report.departments = case_rates.whistle_stats(department_ids=dept_ids, start=start_dt, end=end_dt)
@@ -158,6 +167,39 @@ def build(user: Any, region: Region, start: dt.date, end: dt.date) -> Report:
     report.open_cases, report.overdue_cases = agg["n"], agg["late"]
     report.yellow_cases, report.red_cases = agg["yellow"], agg["red"]
     return report
+
+
+def _children(region: Region, filters: case_rates.Filters) -> list[dict[str, Any]]:
+    """The rates of each district of a city or each subdistrict of a district: the communities' rollups (one
+    query) summed per child by the child's path, then the same formulas as everywhere."""
+    children = list(Region.objects.filter(parent=region).order_by("path"))
+    if not children:
+        return []
+    owner: dict[int, int] = {}  # community → child
+    for child in children:
+        for pk in Region.objects.filter(path__startswith=child.path, kind="community").values_list(
+            "pk", flat=True
+        ):
+            owner[pk] = child.pk
+    sums = {c.pk: {k: 0 for k in ROLLUP_COUNTERS} for c in children}
+    for row in case_rates.rates_by("community_id", filters):
+        child_id = owner.get(row["key"])
+        if child_id is None:
+            continue
+        for k, v in row["counters"].items():
+            sums[child_id][k] += v
+    return sorted(
+        (
+            {
+                "region": c,
+                "name": c.name,
+                "received": sums[c.pk]["received"],
+                "rates": _pct_rates(sums[c.pk]),
+            }
+            for c in children
+        ),
+        key=lambda r: (-(r["rates"]["composite"] or 0), -r["received"], r["name"]),
+    )
 
 
 def pct(value: float | None) -> str:

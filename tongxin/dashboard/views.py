@@ -1,6 +1,7 @@
 """The grid map (一图) and the dashboard (数据看板). Thin views: data comes from scoped querysets and
 ``tongxin.cases.rates``; nothing here decides a business rule. Each view declares its action
-(``dashboard/policy.py``); grids and regions come through ``policy.get_or_deny``/``restrict``."""
+(``dashboard/policy.py``); grids and regions come through ``policy.get_or_deny``/``restrict``. Every view reads
+from the streaming replica when one is configured (``tongxin/core/replica.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from tongxin.cases.choices import OPEN_STATES
 from tongxin.cases.models import Case
 from tongxin.core import policy
+from tongxin.core.replica import reads_from_replica
 from tongxin.party.models import PartyMember
 from tongxin.regions.models import Grid
 
@@ -34,6 +36,7 @@ def grid_colour(open_count: int, overdue: int) -> str:
 
 
 @policy.page("dashboard.view_map")
+@reads_from_replica
 def grid_map(request: HttpRequest) -> HttpResponse:
     user = request.user
     grids = list(
@@ -94,6 +97,7 @@ def grid_map(request: HttpRequest) -> HttpResponse:
 
 
 @policy.page("dashboard.view_map", model="regions.Grid")
+@reads_from_replica
 def grid_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """A grid's roster, the members on duty there and its open cases (loaded into the map's side panel)."""
     grid = policy.get_or_deny(
@@ -171,6 +175,7 @@ def _report_args(request: HttpRequest, action: str) -> tuple[Any, Any, Any, list
 
 
 @policy.page("dashboard.view")
+@reads_from_replica
 def home(request: HttpRequest) -> HttpResponse:
     from tongxin.dashboard import data
 
@@ -216,6 +221,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @policy.page("dashboard.export")
+@reads_from_replica
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     from tongxin.core import audit
     from tongxin.core.models import AuditLog
@@ -235,6 +241,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
 
 
 @policy.page("dashboard.export")
+@reads_from_replica
 def report_pdf(request: HttpRequest) -> HttpResponse:
     import datetime as dt
 

@@ -74,7 +74,7 @@ def _leaders(rng: random.Random) -> int:
     used: set[int] = set()
     today = timezone.localdate()
     for i, b in enumerate(buildings):
-        ids = b.ancestor_ids()
+        ids = b.place_ids()
         place = {
             "subdistrict_id": ids[0],
             "community_id": ids[1],

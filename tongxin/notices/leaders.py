@@ -29,7 +29,7 @@ from tongxin.regions.models import Dwelling, Region
 
 
 def _place_fields(place: Region) -> dict[str, Any]:
-    ids = place.ancestor_ids()
+    ids = place.place_ids()
     if len(ids) < 4:
         raise ValidationError({"place": _("请选择楼栋或单元")})
     grid_id = place.grid_id

@@ -132,10 +132,9 @@ def create(
         raise NoticeError({"audience": _("未知的发送对象")})
     if audience == Audience.TAGGED and not tags:
         raise NoticeError({"tags": _("按标签发送时请选择标签")})
-    if target.kind == RegionKind.SUBDISTRICT:
-        origin = target
-    else:
-        origin = Region.objects.get(pk=target.ancestor_ids()[1])  # the community
+    # a subdistrict's notice comes from the subdistrict, anything below it from its community
+    community_id = None if target.kind == RegionKind.SUBDISTRICT else target.place_ids()[1]
+    origin = target if community_id is None else Region.objects.get(pk=community_id)
     if not Region.objects.visible_to(actor).filter(pk=target.pk).exists():
         raise policy.PolicyDenied(policy.Decision.NOT_FOUND, "notices.create")
     if target_grid is not None and origin.pk not in (

@@ -296,7 +296,7 @@ def _assign_form(building: Region, data: Any) -> AssignForm:
     cadres = Resident.objects.filter(
         party_member__active=True,
         party_member__member_type=MemberType.DUAL_REGISTERED,
-        dwelling__community_id=building.ancestor_ids()[1],
+        dwelling__community_id=building.place_ids()[1],
         status=ResidentStatus.ACTIVE,
     ).exclude(dwelling__building=building)
     choices = [

@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RegionKind(models.TextChoices):
+    CITY = "city", _("市")
+    DISTRICT = "district", _("区")
     SUBDISTRICT = "subdistrict", _("街道")
     COMMUNITY = "community", _("社区")
     ESTATE = "estate", _("小区")
@@ -11,9 +13,15 @@ class RegionKind(models.TextChoices):
 
 
 REGION_KIND_ORDER = [k.value for k in RegionKind]
+# Levels above the subdistrict: a city's districts and a district's subdistricts are summed, never scoped by a
+# column of their own (dwellings and cases carry ``subdistrict_id``; a district is the set of its subdistricts).
+ABOVE_SUBDISTRICT = (RegionKind.CITY.value, RegionKind.DISTRICT.value)
+# How many path ids a node has counting from its subdistrict (itself included), whatever lies above.
+LOCAL_DEPTH = {"subdistrict": 1, "community": 2, "estate": 3, "building": 4, "entrance": 5}
 
 
 class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("区/市管理员")
     SUBDISTRICT_ADMIN = "subdistrict_admin", _("街道管理员")
     COMMUNITY_STAFF = "community_staff", _("社区工作者")
     GRID_WORKER = "grid_worker", _("网格员")

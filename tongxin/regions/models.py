@@ -16,7 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.models import MaterialisedPath
-from tongxin.regions.choices import RegionKind, Role
+from tongxin.regions.choices import ABOVE_SUBDISTRICT, LOCAL_DEPTH, RegionKind, Role
 from tongxin.regions.querysets import DwellingQuerySet, GridQuerySet, RegionQuerySet
 
 
@@ -74,6 +74,12 @@ class Region(MaterialisedPath):
     def ancestor_ids(self) -> list[int]:
         return [int(p) for p in self.path.strip("/").split("/") if p]
 
+    def place_ids(self) -> list[int]:
+        """The path ids from the subdistrict down to this node (``[subdistrict, community, estate, …]``), the same
+        whether or not a district and a city sit above the subdistrict."""
+        ids = self.ancestor_ids()
+        return ids[-LOCAL_DEPTH[self.kind] :] if self.kind in LOCAL_DEPTH else []
+
     def ancestors(self) -> models.QuerySet[Region]:
         return Region.objects.filter(pk__in=self.ancestor_ids()).order_by("depth")
 
@@ -83,7 +89,9 @@ class Region(MaterialisedPath):
 
     @property
     def full_name(self) -> str:
-        return "".join(r.name for r in self.ancestors() if r.kind != RegionKind.SUBDISTRICT)
+        return "".join(
+            r.name for r in self.ancestors() if r.kind not in (RegionKind.SUBDISTRICT, *ABOVE_SUBDISTRICT)
+        )
 
 
 class Grid(models.Model):
@@ -170,7 +178,7 @@ class Dwelling(models.Model):
 
     def place_under(self, entrance: Region) -> None:
         """Copy the ancestors and grid of ``entrance`` onto this dwelling."""
-        ids = entrance.ancestor_ids()
+        ids = entrance.place_ids()
         self.entrance = entrance
         self.subdistrict_id, self.community_id, self.estate_id, self.building_id = (
             ids[0],
@@ -251,7 +259,10 @@ class RoleAssignment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    models.Q(role__in=["subdistrict_admin", "community_staff"], region__isnull=False)
+                    models.Q(
+                        role__in=["district_admin", "subdistrict_admin", "community_staff"],
+                        region__isnull=False,
+                    )
                     | models.Q(role="grid_worker", grid__isnull=False)
                     | models.Q(role="property_staff", property_company__isnull=False)
                     | models.Q(role="department_liaison", department__isnull=False)

@@ -143,8 +143,18 @@ def _compute(user: Any) -> Scope:
     companies: set[int] = set()
     reveal_id: list[tuple[str, int]] = []
     reveal_phone: list[tuple[str, int]] = []
+    above: list[str] = []  # paths of the districts and cities held (their subdistricts are looked up below)
     for ra in RoleAssignment.objects.filter(user=user).select_related("region"):
         roles.add(ra.role)
+        if ra.role == Role.DISTRICT_ADMIN and ra.region is not None:
+            # A district or city admin oversees (dashboards, rates) every subdistrict below the node; the
+            # rules decide what they may do there (none of the registry's writes, no reveal).
+            paths.append(ra.region.path)
+            if ra.region.kind == RegionKind.SUBDISTRICT:
+                regions.setdefault(RegionKind.SUBDISTRICT, set()).add(ra.region.pk)
+            else:
+                above.append(ra.region.path)
+            continue
         if ra.role in REGISTRY_ROLES and ra.region is not None:
             kind = ra.region.kind
             regions.setdefault(kind, set()).add(ra.region.pk)
@@ -164,6 +174,14 @@ def _compute(user: Any) -> Scope:
             reveal_id.append(node)
         if ra.role in REVEAL_PHONE_ROLES:
             reveal_phone.append(node)
+    if above:
+        from tongxin.regions.models import Region
+
+        under = Q()
+        for path in above:
+            under |= Q(path__startswith=path)
+        subdistricts = Region.objects.filter(under, kind=RegionKind.SUBDISTRICT).values_list("pk", flat=True)
+        regions.setdefault(RegionKind.SUBDISTRICT, set()).update(subdistricts)
     estates: set[int] = set()
     if companies:
         estates = set(

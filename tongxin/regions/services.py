@@ -17,7 +17,13 @@ from tongxin.regions.models import Grid, Region
 from tongxin.regions.scoping import scope_for
 
 # The tree page stops at estates so it stays small for a whole subdistrict; a node page shows the rest.
-TREE_KINDS = (RegionKind.SUBDISTRICT, RegionKind.COMMUNITY, RegionKind.ESTATE)
+TREE_KINDS = (
+    RegionKind.CITY,
+    RegionKind.DISTRICT,
+    RegionKind.SUBDISTRICT,
+    RegionKind.COMMUNITY,
+    RegionKind.ESTATE,
+)
 
 
 @dataclass
@@ -76,14 +82,20 @@ def visible_community_ids(user: Any) -> set[int]:
         elif kind == RegionKind.COMMUNITY:
             ids |= set(region_ids)
         else:
-            paths = Region.objects.filter(pk__in=sorted(region_ids)).values_list("path", flat=True)
-            ids |= {int(p.strip("/").split("/")[1]) for p in paths if p.count("/") > 2}
+            ids |= _communities_of(region_ids)
     if scope.grid_ids:
         ids |= set(Grid.objects.filter(pk__in=sorted(scope.grid_ids)).values_list("community_id", flat=True))
     if scope.estate_ids:
-        paths = Region.objects.filter(pk__in=sorted(scope.estate_ids)).values_list("path", flat=True)
-        ids |= {int(p.strip("/").split("/")[1]) for p in paths if p.count("/") > 2}
+        ids |= _communities_of(scope.estate_ids)
     return ids
+
+
+def _communities_of(region_ids: Any) -> set[int]:
+    """The communities above nodes below the community level (one query; any number of levels above)."""
+    above = _ids_in_paths(Region.objects.filter(pk__in=sorted(region_ids)).values_list("path", flat=True))
+    return set(
+        Region.objects.filter(pk__in=sorted(above), kind=RegionKind.COMMUNITY).values_list("pk", flat=True)
+    )
 
 
 def visible_grid_ids(user: Any) -> QuerySet[Grid, dict[str, Any]]:

@@ -15,3 +15,7 @@ class SensorsConfig(AppConfig):
 
         case_resolved.connect(services.on_case_finished, sender=Case, dispatch_uid="sensors-case-resolved")
         case_closed.connect(services.on_case_finished, sender=Case, dispatch_uid="sensors-case-closed")
+        # A care visit planned for one of our care signals was recorded (tongxin.core.signals): close the signal.
+        from tongxin.core.signals import care_visit_done
+
+        care_visit_done.connect(services.on_care_visit_done, dispatch_uid="sensors-care-visit-done")

@@ -20,19 +20,18 @@ from typing import Any
 from django.db import connection as default_connection
 from django.utils import timezone
 
+from tongxin.core import partitions as core_partitions
+from tongxin.core.partitions import add_months
+
 logger = logging.getLogger("tongxin.sensors")
 
 TABLE = "sensors_reading"
 DEFAULT_PARTITION = f"{TABLE}_default"
+READINGS = core_partitions.MonthlyTable(TABLE, "measured_at")
 
 
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def partition_name(month: dt.date) -> str:
@@ -49,16 +48,7 @@ def bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def existing(connection: Any = None) -> list[str]:
     """Names of the partitions attached to the readings table (PostgreSQL), oldest first."""
-    connection = connection or default_connection
-    if connection.vendor != "postgresql":
-        return []
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s ORDER BY c.relname",
-            [TABLE],
-        )
-        return [row[0] for row in cur.fetchall()]
+    return core_partitions.existing(READINGS, connection)
 
 
 def ensure(

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from tongxin.core import audit, notifications, policy
 from tongxin.core.models import AuditLog, User
+from tongxin.core.signals import care_needed
 from tongxin.sensors.choices import (
     ALERT_TRANSITIONS,
     CARE_TRANSITIONS,
@@ -105,7 +106,7 @@ def place(device: Device) -> None:
         region = device.region
         if region.kind not in (RegionKind.ESTATE, RegionKind.BUILDING, RegionKind.ENTRANCE):
             raise SensorError(_("设备应安装在小区、楼栋或单元"), code="bad_region", field="region")
-        ids = region.ancestor_ids()
+        ids = region.place_ids()
         device.subdistrict_id, device.community_id, device.estate_id = ids[0], ids[1], ids[2]
         device.building_id = ids[3] if len(ids) > 3 else None
         device.entrance_id = ids[4] if len(ids) > 4 else None
@@ -654,10 +655,38 @@ def detect_no_water_use(now: dt.datetime | None = None) -> list[CareSignal]:
             already.add(dwelling_id)
             created.append(signal)
             audit.record(AuditLog.Action.CREATE, signal, after={"kind": signal.kind, "dwelling": dwelling_id})
-        _notify_care(created)
+        # The care app (when installed) plans a visit due today and tells the grid worker; the signals nobody
+        # took on are announced here instead.
+        taken = {s.pk for s in created if _hand_to_care(s)}
+        _notify_care([s for s in created if s.pk not in taken])
         for signal in created:
             transaction.on_commit(_announce(signal))
     return created
+
+
+CARE_REF = "sensors.caresignal:"
+
+
+def _hand_to_care(signal: CareSignal) -> bool:
+    if signal.resident_id is None:
+        return False
+    answers = care_needed.send(
+        sender=CareSignal,
+        resident_id=signal.resident_id,
+        reason=str(_("独居老人24小时未用水（水表）")),
+        ref=f"{CARE_REF}{signal.pk}",
+    )
+    return any(answer for _receiver, answer in answers)
+
+
+def on_care_visit_done(sender: Any, ref: str, note: str, actor: Any, **kwargs: Any) -> None:
+    """Receiver of :data:`tongxin.core.signals.care_visit_done`: the visit planned for a care signal closes it."""
+    if not ref.startswith(CARE_REF):
+        return
+    signal = CareSignal.objects.select_for_update().filter(pk=int(ref[len(CARE_REF) :])).first()
+    if signal is None or signal.state != CareSignalState.OPEN:
+        return
+    _close_care_signal(signal, actor, visited=True, note=note)
 
 
 def _announce(signal: CareSignal) -> Any:
@@ -702,6 +731,10 @@ def record_care_visit(signal: CareSignal | int, actor: Any, *, visited: bool, no
     note = (note or "").strip()
     if not note:
         raise SensorError(_("请填写走访或核实情况"), code="note_required", field="note")
+    return _close_care_signal(signal, actor, visited=visited, note=note)
+
+
+def _close_care_signal(signal: CareSignal, actor: Any, *, visited: bool, note: str) -> CareSignal:
     new = CareSignalState.VISITED if visited else CareSignalState.DISMISSED
     check_transition(CARE_TRANSITIONS, CareSignalState, signal.state, new)
     old = signal.state

@@ -211,7 +211,7 @@ def test_pages_switch_to_english(world, cases):
     # then the workbench, the case page, the intake screen and the dashboard speak English
     assert "Case workbench" in c.get("/cases/").content.decode()
     assert "Available actions" in c.get(f"/cases/{cases['a1'].pk}/").content.decode()
-    assert "24-hour hotline intake" in c.get("/cases/intake/").content.decode()
+    assert "Record a case" in c.get("/cases/intake/").content.decode()
     assert "Grids ranked" in c.get("/dashboard/").content.decode()
     # and the resident sign-in page too
     assert "Sign in with your phone" in c.get("/m/login/?again=1").content.decode()

@@ -215,3 +215,27 @@ def test_tile_server_is_allowed_for_map_images(settings):
     settings.TILE_URL = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
     header = ContentSecurityPolicyMiddleware(lambda r: None).header
     assert "img-src 'self' data: blob: https://tiles.example.gov.cn;" in header
+
+
+@pytest.mark.django_db
+def test_proxy_headers_are_dropped_unless_the_peer_is_a_trusted_proxy(settings):
+    # given a client that reaches the app directly (not through nginx) and claims HTTPS and another address
+    from django.http import HttpResponse
+
+    from tongxin.core.middleware import TrustedProxyMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen.update(secure=request.is_secure(), forwarded=request.META.get("HTTP_X_FORWARDED_FOR"))
+        return HttpResponse()
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    middleware = TrustedProxyMiddleware(view)
+    spoof = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "6.6.6.6"}
+    # when it sends them, then the app believes neither
+    middleware(RequestFactory().get("/", REMOTE_ADDR="192.168.1.20", **spoof))
+    assert seen == {"secure": False, "forwarded": None}
+    # and the same headers from the proxy (a trusted network) are kept
+    middleware(RequestFactory().get("/", REMOTE_ADDR="10.1.2.3", **spoof))
+    assert seen == {"secure": True, "forwarded": "6.6.6.6"}

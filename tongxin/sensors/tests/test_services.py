@@ -8,11 +8,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from tongxin.care import services as care
+from tongxin.care.choices import VisitState
+from tongxin.care.models import Visit
 from tongxin.cases import services as cases
 from tongxin.cases.choices import CaseState
 from tongxin.cases.models import Case
 from tongxin.core.models import Notification, User
-from tongxin.people.models import Tag
+from tongxin.people.models import Resident, Tag
 from tongxin.sensors import services
 from tongxin.sensors.choices import AlertState, CareSignalState, DeviceKind, Rejection, Source
 from tongxin.sensors.ingest import DeviceState, Ingestor
@@ -235,6 +238,49 @@ def test_no_water_for_24_hours_raises_one_care_signal_not_a_case(
     assert signal.resident == resident and signal.dwelling == meter.dwelling
     assert heard == [signal.pk]
     assert not Case.objects.exists()
+    # the care app took it on: a visit due today for the grid worker, told once (no second sensor notice)
+    visit = Visit.objects.get(source_ref=f"sensors.caresignal:{signal.pk}")
+    assert (
+        visit.resident == resident and visit.due_on == timezone.localdate() and visit.state == VisitState.DUE
+    )
+    told = list(
+        Notification.objects.filter(kind__in=["care_need", "sensor_care"]).values_list(
+            "user__username", "kind"
+        )
+    )
+    assert told == [("grid_1", "care_need")]
+
+
+def test_the_care_visit_for_a_care_signal_closes_the_signal(meter, world, django_capture_on_commit_callbacks):
+    """Given a care signal handed to the care app, when the grid worker records the visit on the care page,
+    then the signal is closed as visited with what was found — and a resident without an address (nothing the
+    care app can plan) still reaches the grid worker and the community as a sensor notice."""
+    _elderly(world)
+    now = timezone.now()
+    points = [(now - dt.timedelta(hours=30 - h), 250.0) for h in range(31)]
+    Ingestor(Source.MQTT).process([(meter.serial, t.isoformat(), v) for t, v in points], now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        (signal,) = services.detect_no_water_use(now)
+    visit = Visit.objects.get(source_ref=f"sensors.caresignal:{signal.pk}")
+    care.record_visit(world.users["grid_1"], visit, findings="老人外出探亲，已电话确认平安")
+    signal.refresh_from_db()
+    assert signal.state == CareSignalState.VISITED and signal.note == "老人外出探亲，已电话确认平安"
+    assert signal.handled_by == world.users["grid_1"]
+
+
+def test_a_care_signal_the_care_app_cannot_plan_still_reaches_the_grid_worker(
+    meter, world, django_capture_on_commit_callbacks
+):
+    """Given an elderly resident living alone with no household on record (nothing the care app can visit), when
+    the meter is quiet for 24 hours, then the grid worker and the community are told by the sensors themselves."""
+    _elderly(world)
+    Resident.objects.filter(pk=world.residents["a1"].pk).update(household=None)
+    now = timezone.now()
+    points = [(now - dt.timedelta(hours=30 - h), 250.0) for h in range(31)]
+    Ingestor(Source.MQTT).process([(meter.serial, t.isoformat(), v) for t, v in points], now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        (signal,) = services.detect_no_water_use(now)
+    assert not Visit.objects.exists() and signal.state == CareSignalState.OPEN
     notified = set(Notification.objects.filter(kind="sensor_care").values_list("user__username", flat=True))
     assert notified == {"grid_1", "staff_a"}
 

@@ -35,18 +35,51 @@
     var js = document.createElement("script");
     js.src = form.dataset.leafletJs; js.onload = done; document.head.appendChild(js);
   }
+  var status = document.getElementById("pick-status");
+  function pick(latlng, note) {
+    document.getElementById("id_latitude").value = latlng.lat.toFixed(6);
+    document.getElementById("id_longitude").value = latlng.lng.toFixed(6);
+    if (map) {
+      if (marker) { marker.setLatLng(latlng); } else { marker = L.circleMarker(latlng, { radius: 9, color: "#b3261e" }).addTo(map); }
+    }
+    status.textContent = (note ? note + " " : "") + latlng.lat.toFixed(5) + ", " + latlng.lng.toFixed(5);
+  }
   function makeMap() {
     if (map) { return; }
     var centre = (form.dataset.centre || "30.3610,113.4320").split(",").map(Number);
     map = L.map("pick-map", { attributionControl: false }).setView(centre, 16);
     if (form.dataset.tileUrl) { L.tileLayer(form.dataset.tileUrl, { maxZoom: 19 }).addTo(map); }
-    map.on("click", function (e) {
-      document.getElementById("id_latitude").value = e.latlng.lat.toFixed(6);
-      document.getElementById("id_longitude").value = e.latlng.lng.toFixed(6);
-      if (marker) { marker.setLatLng(e.latlng); } else { marker = L.circleMarker(e.latlng, { radius: 9, color: "#b3261e" }).addTo(map); }
-      document.getElementById("pick-status").textContent = e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5);
+    /* Without a tile server the grid outlines of the community show where one is. */
+    var outlines = JSON.parse((document.getElementById("grid-outlines") || {}).textContent || "[]");
+    var drawn = [];
+    outlines.forEach(function (o) {
+      try { drawn.push(L.geoJSON(o.polygon, { style: { color: "#0969da", weight: 2, fillOpacity: 0.05 } }).bindTooltip(o.name).addTo(map)); } catch (err) { /* a bad outline is skipped */ }
     });
+    if (drawn.length && !form.dataset.centre) { map.fitBounds(L.featureGroup(drawn).getBounds()); }
+    map.on("click", function (e) { pick(e.latlng); });
+    var lat = parseFloat(document.getElementById("id_latitude").value), lng = parseFloat(document.getElementById("id_longitude").value);
+    if (!isNaN(lat) && !isNaN(lng)) { pick(L.latLng(lat, lng)); map.setView([lat, lng], 17); }
   }
+  /* 定位: the phone's own position (the browser asks the resident first). */
+  document.getElementById("locate-me").addEventListener("click", function () {
+    if (!navigator.geolocation) { status.textContent = form.dataset.locateFailed; return; }
+    status.textContent = form.dataset.locating;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var here = { lat: pos.coords.latitude, lng: pos.coords.longitude };
+      withLeaflet(function () {
+        makeMap();
+        var ll = L.latLng(here.lat, here.lng);
+        map.setView(ll, 17);
+        pick(ll, form.dataset.located + "（" + form.dataset.accuracy.replace("%s", Math.round(pos.coords.accuracy || 0)) + "）");
+      });
+    }, function () { status.textContent = form.dataset.locateFailed; }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 });
+  });
+  /* Photos: say how many are chosen; more than the limit are dropped by the server, so say that too. */
+  var photos = document.getElementById("id_photos"), count = document.getElementById("photo-count");
+  photos.addEventListener("change", function () {
+    var n = photos.files.length, max = parseInt(photos.dataset.max, 10);
+    count.textContent = n > max ? form.dataset.tooMany.replace("%s", max) : (n ? form.dataset.chosen.replace("%s", n) : "");
+  });
   form.querySelectorAll("input[name=where]").forEach(function (r) { r.addEventListener("change", mode); });
   mode();
 })();

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MediationConfig(AppConfig):
+    name = "tongxin.mediation"
+    label = "mediation"
+    verbose_name = _("矛盾调解")
+
+    def ready(self) -> None:
+        from tongxin.mediation import notifications  # noqa: F401  (registers the kind)
