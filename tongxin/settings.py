@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "tongxin.sensors",
     "tongxin.notices",
     "tongxin.care",
+    "tongxin.doorstep",
     "tongxin.assembly",
     "tongxin.mediation",
     "tongxin.dashboard",

@@ -17,6 +17,7 @@ urlpatterns: list = [
     path("sensors/", include("tongxin.sensors.urls")),
     path("notices/", include("tongxin.notices.urls")),
     path("care/", include("tongxin.care.urls")),
+    path("doorstep/", include("tongxin.doorstep.urls")),
     path("assembly/", include("tongxin.assembly.urls")),
     path("mediation/", include("tongxin.mediation.urls")),
     path("dashboard/", include("tongxin.dashboard.urls")),

@@ -8,8 +8,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.assembly.choices import Electorate, MeetingKind, OwnersItem
-from tongxin.assembly.models import Body, Matter
+from tongxin.assembly.choices import CharterState, Electorate, MeetingKind, OwnersItem
+from tongxin.assembly.models import Body, Charter, Matter
 from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Region
 from tongxin.regions.policy import community_ids
@@ -81,6 +81,9 @@ class VoteForm(forms.Form):
     closes_at = forms.DateTimeField(
         label=_("截止时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+    charter = forms.ModelChoiceField(
+        label=_("表决通过后生效的公约草案"), queryset=Charter.objects.none(), required=False
+    )
 
     def __init__(self, *args: Any, matter: Matter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +93,9 @@ class VoteForm(forms.Form):
         ]
         self.fields["body"].queryset = (  # type: ignore[attr-defined]
             Body.objects.filter(community_id=matter.community_id, active=True)
+        )
+        self.fields["charter"].queryset = Charter.objects.filter(  # type: ignore[attr-defined]
+            estate_id=matter.estate_id or 0, state=CharterState.DRAFT
         )
         self.initial.setdefault("title", matter.title)
         self.initial.setdefault("place", matter.place_id)

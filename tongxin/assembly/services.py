@@ -558,6 +558,7 @@ def open_vote(
     if charter is not None:
         Charter.objects.filter(pk=charter.pk, state=CharterState.DRAFT).update(vote=vote)
     _vote_event(vote, "opened", actor, electors=len(electors))
+    _invite(vote)
     _event(matter, MatterEventType.VOTE_OPENED, actor, vote=vote.pk, electorate=electorate, item=owners_item)
     _move(
         actor,
@@ -566,6 +567,59 @@ def open_vote(
         _("表决截止：%(t)s") % {"t": f"{timezone.localtime(closes_at):%Y-%m-%d %H:%M}"},
     )
     return vote
+
+
+def _invite(vote: Vote) -> None:
+    """Ask the electors with an account to vote (owners and representatives: their own account; households: every
+    member's account)."""
+    users: set[int] = set(
+        Elector.objects.filter(vote=vote, resident__user__isnull=False)
+        .exclude(vote__electorate=Electorate.HOUSEHOLDS)
+        .values_list("resident__user_id", flat=True)
+    )
+    if vote.electorate == Electorate.HOUSEHOLDS:
+        users |= set(
+            Resident.objects.filter(
+                dwelling_id__in=Elector.objects.filter(vote=vote).values("dwelling_id"),
+                status=ResidentStatus.ACTIVE,
+                user__isnull=False,
+            ).values_list("user_id", flat=True)
+        )
+    if users:
+        notify(
+            sorted(users),
+            _("请参加表决：%(t)s") % {"t": vote.title},
+            _("截止：%(t)s") % {"t": f"{timezone.localtime(vote.closes_at):%Y-%m-%d %H:%M}"},
+            reverse("assembly:ballot", args=[vote.pk]),
+            kind="assembly_vote",
+            event=f"vote:{vote.pk}:opened",
+        )
+
+
+@transaction.atomic
+def resolve_paper(actor: Any, vote: Vote, elector: Elector, choice: str) -> Ballot | None:
+    """Review of a flagged paper ballot by a manager: a discrepancy is settled by counting ``choice`` (after
+    looking at the paper); a conflict keeps the ballot already counted. The entries stay, marked as reviewed in
+    the vote's event log."""
+    vote = _lock(Vote, vote.pk)
+    policy.require(actor, "assembly.manage_votes", vote)
+    elector = Elector.objects.select_for_update().get(pk=elector.pk, vote=vote)
+    flagged = PaperEntry.objects.filter(
+        elector=elector, state__in=[PaperState.DISCREPANCY, PaperState.CONFLICT]
+    )
+    if not flagged.exists():
+        raise AssemblyError(_("该表决单位没有待复核的纸质选票"), code="nothing_to_review")
+    existing = Ballot.objects.filter(elector=elector).first()
+    if existing is not None:
+        _vote_event(vote, "paper_reviewed", actor, elector=elector.pk, kept=existing.channel)
+        return existing
+    if choice not in Choice.values:
+        raise AssemblyError({"choice": _("请选择同意、反对或弃权")})
+    ballot = Ballot.objects.create(
+        vote=vote, elector=elector, choice=choice, channel=Channel.PAPER, cast_by=actor
+    )
+    _vote_event(vote, "paper_reviewed", actor, elector=elector.pk, choice=choice)
+    return ballot
 
 
 def electors_of(user: Any, vote: Vote) -> QuerySet[Elector]:

@@ -221,6 +221,7 @@ def open_vote(request: HttpRequest, pk: int) -> HttpResponse:
             place=d["place"],
             body=d["body"],
             closes_at=d["closes_at"],
+            charter=d["charter"],
         )
     except ValidationError as exc:
         _error(request, exc)
@@ -333,6 +334,22 @@ def vote_paper(request: HttpRequest, pk: int) -> HttpResponse:
             request, text
         )
     return redirect(reverse("assembly:vote", args=[pk]) + f"?q={elector.label}")
+
+
+@require_POST
+@policy.page("assembly.manage_votes", model="assembly.Vote")
+def vote_review(request: HttpRequest, pk: int) -> HttpResponse:
+    v = policy.get_or_deny(Vote.objects.all(), request.user, "assembly.manage_votes", pk=pk)
+    elector = Elector.objects.filter(vote=v, pk=request.POST.get("elector") or 0).first()
+    try:
+        if elector is None:
+            raise services.AssemblyError(_("请选择表决单位"))
+        services.resolve_paper(request.user, v, elector, request.POST.get("choice", ""))
+    except ValidationError as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("已复核"))
+    return redirect("assembly:vote", pk=pk)
 
 
 @policy.page("assembly.export_votes", model="assembly.Vote")
@@ -617,6 +634,7 @@ urlpatterns = [
     path("votes/<int:pk>/", vote, name="vote"),
     path("votes/<int:pk>/close/", vote_close, name="vote_close"),
     path("votes/<int:pk>/paper/", vote_paper, name="vote_paper"),
+    path("votes/<int:pk>/review/", vote_review, name="vote_review"),
     path("votes/<int:pk>/result.xlsx", vote_xlsx, name="vote_xlsx"),
     path("votes/<int:pk>/result.pdf", vote_pdf, name="vote_pdf"),
     path("bodies/", bodies, name="bodies"),

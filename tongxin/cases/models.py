@@ -26,6 +26,7 @@ from tongxin.cases.choices import (
     HolidaySource,
     Rating,
     RatingSource,
+    StepSweep,
     Supervision,
     SweepLevel,
 )
@@ -393,6 +394,15 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def on_site_missed(self) -> bool:
+        """The sweep reported the on-site deadline missed (and nobody has been on site since)."""
+        return self.on_site_at is None and bool(self.step_sweep & StepSweep.ON_SITE_MISSED)
+
+    @property
+    def plan_missed(self) -> bool:
+        return self.plan_at is None and bool(self.step_sweep & StepSweep.PLAN_MISSED)
 
     @property
     def location_label(self) -> str:

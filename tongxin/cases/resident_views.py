@@ -80,9 +80,19 @@ def _mine(user: Any) -> Q:
     return Q(submitted_by=user) | Q(reporter_id__in=Resident.objects.filter(user=user).values("pk"))
 
 
+# Staff's tiers, not a resident's words: a resident reports 房屋报修 (or 房屋漏水); staff file it as 小修/中修/大修
+# (and re-categorise later), 复杂疑难 and 物业疑难 are the handlers' judgement.
+STAFF_ONLY_CATEGORIES = ("repairs-small", "repairs-medium", "repairs-large", "property-complex", "complex")
+
+
 def categories_common_first(resident: Resident | None) -> list[Category]:
-    """Active categories, the ones most reported in the resident's community in the last 90 days first."""
-    cats = list(Category.objects.filter(active=True).order_by("sort_order", "id"))
+    """Active categories a resident would name, the ones most reported in the resident's community in the last
+    90 days first."""
+    cats = list(
+        Category.objects.filter(active=True)
+        .exclude(service_code__in=STAFF_ONLY_CATEGORIES)
+        .order_by("sort_order", "id")
+    )
     since = timezone.now() - dt.timedelta(days=90)
     where = Q(submitted_at__gte=since)
     if resident is not None and resident.dwelling is not None:

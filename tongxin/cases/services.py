@@ -1038,7 +1038,7 @@ def report_in(
         raise TransitionError(_("工单已办结，无需报到"))
     now = _now(now)
     call.reported_at, call.reported_by, call.report_note = now, actor, note[:500]
-    call.late = now > call.report_by
+    call.late = bool(call.late) or now > call.report_by  # already marked late by the sweep: it stays late
     call.save(update_fields=["reported_at", "reported_by", "report_note", "late"])
     payload = {"department": call.department_id, "late": call.late, "call": call.pk}
     if case.state == S.WHISTLED:

@@ -80,41 +80,51 @@ def sweep_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
     return result
 
 
+SWEEP_FIELDS = (
+    "id",
+    "number",
+    "title",
+    "submitted_at",
+    "channel",
+    "community_id",
+    "subdistrict_id",
+    "grid_id",
+    "category_id",
+    "assignee_id",
+    "department_id",
+    "property_company_id",
+    "resolve_by",
+)
+
+
+def _sweep_rows(ids: list[int], *extra: str) -> dict[int, dict[str, Any]]:
+    """The changed cases' dimensions and recipients' keys, in one SELECT."""
+    return {r["id"]: dict(r) for r in Case.objects.filter(pk__in=ids).values(*SWEEP_FIELDS, *extra)}
+
+
+def _sweep_event(r: dict[str, Any], event_type: str, payload: dict[str, Any], now: dt.datetime) -> CaseEvent:
+    """A sweep's event with the rollup dimensions of the case row (no actor: the system)."""
+    return CaseEvent(
+        case_id=r["id"],
+        type=event_type,
+        at=now,
+        payload=payload,
+        cohort_day=local_day(r["submitted_at"]),
+        channel=r["channel"],
+        community_ref=r["community_id"] or 0,
+        grid_ref=r["grid_id"] or 0,
+        category_ref=r["category_id"] or 0,
+        handler_ref=r["assignee_id"] or 0,
+        department_ref=r["department_id"] or 0,
+    )
+
+
 def _record(changed: dict[int, list[int]], ids: list[int], now: dt.datetime) -> None:
-    rows: dict[int, dict[str, Any]] = {
-        r["id"]: dict(r)
-        for r in Case.objects.filter(pk__in=ids).values(
-            "id",
-            "number",
-            "title",
-            "submitted_at",
-            "channel",
-            "community_id",
-            "subdistrict_id",
-            "grid_id",
-            "category_id",
-            "assignee_id",
-            "department_id",
-            "property_company_id",
-            "resolve_by",
-        )
-    }
+    rows = _sweep_rows(ids)
     events: list[CaseEvent] = []
 
     def ev(r: dict[str, Any], event_type: str, payload: dict[str, Any]) -> CaseEvent:
-        return CaseEvent(
-            case_id=r["id"],
-            type=event_type,
-            at=now,
-            payload=payload,
-            cohort_day=local_day(r["submitted_at"]),
-            channel=r["channel"],
-            community_ref=r["community_id"] or 0,
-            grid_ref=r["grid_id"] or 0,
-            category_ref=r["category_id"] or 0,
-            handler_ref=r["assignee_id"] or 0,
-            department_ref=r["department_id"] or 0,
-        )
+        return _sweep_event(r, event_type, payload, now)
 
     for i in changed[SweepLevel.DUE_SOON]:
         events.append(ev(rows[i], EventType.DUE_SOON, {"resolve_by": _iso(rows[i]["resolve_by"])}))
@@ -263,26 +273,7 @@ def sweep_steps(now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _record_steps(changed: dict[Any, list[int]], ids: list[int], now: dt.datetime) -> None:
-    rows: dict[int, dict[str, Any]] = {
-        r["id"]: dict(r)
-        for r in Case.objects.filter(pk__in=ids).values(
-            "id",
-            "number",
-            "title",
-            "submitted_at",
-            "channel",
-            "community_id",
-            "subdistrict_id",
-            "grid_id",
-            "category_id",
-            "assignee_id",
-            "department_id",
-            "property_company_id",
-            "resolve_by",
-            "on_site_by",
-            "plan_by",
-        )
-    }
+    rows = _sweep_rows(ids, "on_site_by", "plan_by")
     events: list[CaseEvent] = []
     messages: list[notifications.Message] = []
     people = _people_for(list(rows.values()))
@@ -290,21 +281,7 @@ def _record_steps(changed: dict[Any, list[int]], ids: list[int], now: dt.datetim
         for i in case_ids:
             r = rows[i]
             due = timezone.localtime(r[deadline])
-            events.append(
-                CaseEvent(
-                    case_id=i,
-                    type=event_type,
-                    at=now,
-                    payload={deadline: r[deadline].isoformat()},
-                    cohort_day=local_day(r["submitted_at"]),
-                    channel=r["channel"],
-                    community_ref=r["community_id"] or 0,
-                    grid_ref=r["grid_id"] or 0,
-                    category_ref=r["category_id"] or 0,
-                    handler_ref=r["assignee_id"] or 0,
-                    department_ref=r["department_id"] or 0,
-                )
-            )
+            events.append(_sweep_event(r, event_type, {deadline: r[deadline].isoformat()}, now))
             users = list(people.handlers(r))
             if level == "missed":
                 users += people.by_node[(Role.COMMUNITY_STAFF, r["community_id"])]

@@ -436,7 +436,8 @@ def available_actions(case: Case, user: Any) -> list[Action]:
     """The actions the transition table allows from the case's state AND the user's role allows."""
     scope = scope_for(user)
     dispatcher = services.may_manage(case, user)
-    handler = _on_team(case, user)
+    # a whistled department that reported in works the case like its handler
+    handler = _on_team(case, user) or services.is_reported_in(case, user)
     allowed = TRANSITIONS.get(case.state, frozenset())
     out: list[Action] = []
 

@@ -90,6 +90,9 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin(
         "danyuan", "单元长", "entrance leader", "锦绣江山一个单元的住户、通知转达与回执", app="notices"
     ),
+    DemoLogin(
+        "yezhu", "业主", "owner (resident)", "富丰新城业主：小区议事、附议、本楼表决（手机）", app="assembly"
+    ),
 )
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from tongxin.ledger.choices import NO_OVERDRAFT_KINDS, AccountKind, TransactionKind, Unit
 from tongxin.ledger.models import Account, Entry, LedgerTransaction
+from tongxin.party.models import PartyMember
 
 ZERO = Decimal("0")
 
@@ -59,6 +60,9 @@ class Posted:
 def person_account(resident: Any, unit: str = Unit.HOURS) -> Account:
     dwelling = resident.dwelling
     community_id = dwelling.community_id if dwelling is not None else None
+    if community_id is None:  # a 下沉 cadre living elsewhere: the community he reported in to
+        member = PartyMember.objects.filter(resident=resident).only("community_id").first()
+        community_id = member.community_id if member is not None else None
     if community_id is None:
         raise LedgerError(_("该居民没有现住房屋，无法开户"))
     account, _created = Account.objects.get_or_create(

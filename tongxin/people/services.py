@@ -145,6 +145,27 @@ def create_resident(
 
 
 @transaction.atomic
+def create_person(
+    actor: Any,
+    *,
+    name: str,
+    id_number: str = "",
+    id_kind: str = IdKind.ID_CARD,
+    phone: str = "",
+    skills: str = "",
+) -> Resident:
+    """Register a person who lives outside the subdistrict's registry (no dwelling, no household): a 下沉 cadre or
+    a co-building unit's member who serves a community without living in it. The caller has checked that the
+    actor may register him (``party.register_member``); he is seen through what he does there, not the roster."""
+    _clean_basic(name, ResidenceStatus.REGISTERED)
+    resident = Resident(name=name.strip(), residence_status=ResidenceStatus.REGISTERED, skills=skills.strip())
+    _apply_identity(resident, id_kind, id_number, phone)
+    _save_new(resident)
+    audit.record(AuditLog.Action.CREATE, resident, actor=actor, after=snapshot(resident))
+    return resident
+
+
+@transaction.atomic
 def update_resident(
     actor: Any,
     resident: Resident,

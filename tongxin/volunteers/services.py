@@ -59,8 +59,8 @@ def policy_for(community: Any) -> TimeBankPolicy:
 def assign_post(post: Any, member: Any, *, actor: Any = None) -> PostAssignment:
     """Give ``member`` the post (定岗定责); a member holds one post at a time, so the previous one ends."""
     today = timezone.localdate()
-    if post.community_id != getattr(member.resident.dwelling, "community_id", None):
-        raise ParticipationError(_("党员不住在该岗位所在社区"))
+    if post.community_id != member.serving_community_id:
+        raise ParticipationError(_("党员未在该岗位所在社区报到"))
     current = list(
         PostAssignment.objects.select_for_update().filter(member=member, ended_on__isnull=True).order_by("pk")
     )

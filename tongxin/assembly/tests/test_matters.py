@@ -248,7 +248,7 @@ def test_meeting_with_qr_sign_in_minutes_and_decisions(world, owners):
         services.check_in(owners[1].user, meeting.checkin_code)  # the meeting is over
 
 
-def test_a_recurring_case_pattern_becomes_a_matter(world, owners):
+def test_a_recurring_case_pattern_becomes_a_matter(world, owners, default_categories):
     from tongxin.cases import services as cases
     from tongxin.cases.models import Category
 
@@ -269,3 +269,62 @@ def test_a_recurring_case_pattern_becomes_a_matter(world, owners):
     assert m.source == "cases" and m.cases.count() == 3
     assert services.recurring_patterns(world.users["staff_b"]) == []
     assert Matter.objects.count() == 1
+
+
+def test_a_discrepancy_is_settled_by_review_and_electors_are_invited(
+    world, owners, django_capture_on_commit_callbacks
+):
+    staff, clerk = world.users["staff_b"], world.users["grid_3"]
+    m = coordinating_matter(world, owners_matter=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        vote = services.open_vote(
+            staff,
+            m,
+            title="t",
+            electorate=Electorate.OWNERS,
+            owners_item=OwnersItem.USE_FUND,
+            closes_at=later(),
+        )
+    from tongxin.core.models import Notification
+
+    assert set(Notification.objects.filter(kind="assembly_vote").values_list("user_id", flat=True)) == {
+        owners[0].user_id,
+        owners[1].user_id,
+    }
+    e = vote.electors.get(resident=owners[3])
+    services.enter_paper(clerk, vote, e, Choice.AGREE)
+    services.enter_paper(staff, vote, e, Choice.AGAINST)
+    with pytest.raises(policy.PolicyDenied):
+        services.resolve_paper(clerk, vote, e, Choice.AGREE)  # grid workers do not review
+    ballot = services.resolve_paper(staff, vote, e, Choice.AGREE)
+    assert ballot is not None and ballot.choice == Choice.AGREE
+    assert PaperEntry.objects.filter(elector=e).count() == 2
+
+
+def test_a_charter_draft_is_adopted_by_the_owners_vote(world, owners):
+    staff = world.users["staff_b"]
+    v1 = services.draft_charter(staff, world.estate_b, title="小区自治公约", text="一、爱护公共设施")
+    v1.state, v1.adopted_on = "adopted", timezone.localdate()
+    v1.save()
+    v2 = services.draft_charter(staff, world.estate_b, title="小区自治公约（修订）", text="一、二、三")
+    assert v2.version == 2
+    m = coordinating_matter(world, owners_matter=True)
+    vote = services.open_vote(
+        staff,
+        m,
+        title="修订公约",
+        electorate=Electorate.OWNERS,
+        owners_item=OwnersItem.CHARTER,
+        closes_at=later(),
+        charter=v2,
+    )
+    for o in owners[:2]:
+        services.cast(o.user, vote, Choice.AGREE)
+    for o in owners[2:5]:
+        e = vote.electors.get(resident=o)
+        services.enter_paper(world.users["grid_3"], vote, e, Choice.AGREE)
+        services.enter_paper(staff, vote, e, Choice.AGREE)
+    services.close_vote(staff, vote)
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.state, v2.state) == ("superseded", "adopted")

@@ -108,3 +108,11 @@ def test_counts_per_channel(world):
     }
     assert got == {"hotline": 2, "grid_patrol": 1, "front_desk": 1, "resident_app": 1}
     assert rates.counters(rates.Filters(start=day, end=day))["received"] == 5
+
+
+@pytest.mark.django_db
+def test_resident_sees_repairs_not_the_staff_tiers(world):
+    html = world.client("resident").get("/cases/m/new/").content.decode()
+    assert "房屋报修" in html and "房屋漏水" in html
+    for tier in ('value="repairs-small"', 'value="repairs-medium"', 'value="repairs-large"'):
+        assert tier not in html

@@ -143,3 +143,31 @@ def test_recategorise_through_the_api(world):
     r = post(staff, {"category": "repairs-large", "reason": "外墙脱落"})
     assert r.status_code == 200 and r.json()["category"] == "repairs-large"
     assert [e["type"] for e in r.json()["timeline"]].count("reclassified") == 2
+
+
+@pytest.mark.django_db
+def test_department_sees_resolve_and_return_after_reporting_in(world):
+    case = new_case(world, code="city-management", description="井盖缺失")
+    [call] = services.whistle(case, world.users["admin"], [world.department])
+    dept = world.client("department")
+    before = dept.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-action="resolve"' not in before and 'data-action="report_in"' in before
+    services.report_in(call, world.users["department"], note="已出发")
+    after = dept.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-action="resolve"' in after and 'data-action="return"' in after
+    # and resolving on the web works
+    r = dept.post(f"/cases/{case.pk}/do/resolve/", {"result": "井盖已更换"})
+    assert r.status_code == 302
+    assert Case.objects.get(pk=case.pk).state == CaseState.RESOLVED
+
+
+@pytest.mark.django_db
+def test_case_page_shows_a_missed_on_site_visit_and_the_plan_deadline(world):
+    import datetime as dt
+
+    from tongxin.cases.tasks import sweep_steps
+
+    case = new_case(world, code="repairs-large", description="外墙脱落")
+    sweep_steps(now=case.submitted_at + dt.timedelta(minutes=11))
+    html = world.client("staff_a").get(f"/cases/{case.pk}/").content.decode()
+    assert "未按时到场" in html and "方案期限" in html

@@ -78,7 +78,7 @@ def test_revealing_a_partys_phone_is_audited(world):
         services.reveal_phone(world.users["staff_b"], party)
 
 
-def test_a_case_is_handed_to_mediation_and_back(world):
+def test_a_case_is_handed_to_mediation_and_back(world, default_categories):
     from tongxin.cases import services as cases
     from tongxin.cases.models import Category
 
@@ -109,3 +109,31 @@ def test_dispute_list_page_and_api_stay_within_a_query_budget(world, django_asse
     with django_assert_max_num_queries(12):
         body = c.get("/api/v1/mediation/disputes").json()
     assert body["count"] == 5
+
+
+def test_the_case_panel_renders_by_name_for_the_case_page(world, default_categories, rf):
+    """Given a case, the panel the case page includes by name offers the hand-over to its grid's staff, lists the
+    dispute once handed over, and shows nothing to out-of-scope staff."""
+    from django.template.loader import render_to_string
+
+    from tongxin.cases import services as cases
+    from tongxin.cases.models import Category
+
+    case = cases.submit(
+        channel="hotline",
+        category=Category.objects.filter(parent__isnull=False).first(),
+        description="邻里纠纷",
+        dwelling=world.dwellings["a1"],
+        actor=world.users["staff_a"],
+    )
+
+    def panel(user):
+        request = rf.get("/")
+        request.user = user
+        return render_to_string("mediation/_case_panel.html", {"case": case}, request=request)
+
+    assert "转入矛盾调解" in panel(world.users["staff_a"])
+    assert panel(world.users["staff_b"]).strip() == ""
+    d = services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
+    html = panel(world.users["staff_a"])
+    assert d.number in html and "转入矛盾调解" not in html
