@@ -115,6 +115,13 @@ def main() -> None:
         f"static file served by nginx ({stylesheet.group(1)})",
         status,
     )
+    status, headers, _ = Browser(args.app).request(
+        stylesheet.group(1), headers={"X-Forwarded-Proto": "https"}
+    )
+    check(
+        status == 200 and "max-age" in headers.get("Cache-Control", ""),
+        "static file from gunicorn alone (WhiteNoise)",
+    )
     status, _, _ = anonymous.request("/static/vendor/htmx.org/dist/htmx.min.js")
     check(status == 200, "npm package from the wheel (htmx)", status)
 
