@@ -134,6 +134,56 @@ def run_load(port: int, clients: int, warmup: float, seconds: float, key: str) -
     }
 
 
+def profile_intake(db: str, key: str, n: int) -> dict:
+    """Statements and CPU per intake, in this process (Django's test client, the same database): what one
+    POST /api/v1/cases/ costs, without the network and the other requests."""
+    os.environ["DATABASE_URL"] = db
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="localhost")
+    rng = random.Random(7)
+    statements: list[int] = []
+    cpu: list[float] = []
+    for i in range(n + 5):  # the first five warm the caches
+        k = rng.randrange(len(TEXTS))
+        body = {
+            "category": CATS[k],
+            "description": TEXTS[k],
+            "address": f"基准{rng.randint(1, 10):03d}小区1栋",
+        }
+        with CaptureQueriesContext(connection) as queries:
+            started = time.process_time()
+            resp = client.post(
+                "/api/v1/cases/",
+                data=json.dumps(body),
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": uuid.uuid4().hex},
+            )
+            took = time.process_time() - started
+        if resp.status_code != 201:
+            raise SystemExit(f"intake answered {resp.status_code}: {resp.content[:300]!r}")
+        if i >= 5:
+            statements.append(len(queries.captured_queries))
+            cpu.append(took)
+    connection.close()
+    cpu.sort()
+    return {
+        "n": n,
+        "statements": sum(statements) / n,
+        "statements_max": max(statements),
+        "cpu_ms": 1000 * sum(cpu) / n,
+        "cpu_p50_ms": 1000 * cpu[n // 2],
+        "response_keys": sorted(resp.json()),
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=8766)
@@ -143,9 +193,19 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=5)
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--no-server", action="store_true", help="use a server already listening on --port")
+    p.add_argument("--profile", type=int, default=50, help="intakes measured in-process first (0: skip)")
     args = p.parse_args()
     db = os.environ.get("DATABASE_URL", DEFAULT_DB)
     key = token()
+    if args.profile:
+        prof = profile_intake(db, key, args.profile)
+        print(
+            f"per intake (in-process, {prof['n']} requests): {prof['statements']:.1f} SQL statements "
+            f"(max {prof['statements_max']}), Python CPU {prof['cpu_ms']:.1f} ms mean / {prof['cpu_p50_ms']:.1f} ms "
+            f"p50; response keys {prof['response_keys']}; load average {os.getloadavg()[0]:.1f}"
+        )
+    if args.seconds <= 0:
+        return 0  # the per-intake figures only
     proc = None if args.no_server else start_server(args.port, args.workers, args.threads, db)
     try:
         result = run_load(args.port, args.clients, args.warmup, args.seconds, key)
@@ -156,7 +216,8 @@ def main() -> int:
     print(
         f"intake: {result['created']} cases in {args.seconds:.0f} s = {result['rate_per_s']:.0f} cases/s; "
         f"latency p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms; "
-        f"clients {args.clients}; gunicorn -w {args.workers} --threads {args.threads}; errors {result['errors']}"
+        f"clients {args.clients}; gunicorn -w {args.workers} --threads {args.threads}; errors {result['errors']}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     return 0
 

@@ -287,3 +287,16 @@ def default_categories(transactional_db: None) -> None:
 
     if not Category.objects.exists():
         importlib.import_module("tongxin.cases.migrations.0002_default_categories").forwards(apps, None)
+        from tongxin.cases.choices import PUBLIC_CATEGORIES
+
+        Category.objects.filter(service_code__in=PUBLIC_CATEGORIES).update(public=True)
+
+
+@pytest.fixture(autouse=True)
+def clean_cache() -> Iterator[None]:
+    """Abuse-limit counters live in the cache (tongxin.core.throttle): every test starts with none."""
+    from tongxin.core.throttle import clear_counters
+
+    clear_counters()
+    yield
+    clear_counters()

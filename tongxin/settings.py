@@ -48,6 +48,18 @@ PII_KEY = os.environ.get("PII_KEY", "")
 if not PII_KEY and not PRODUCTION:
     PII_KEY = deploy_checks.DEVELOPMENT_PII_KEY
 
+# PII key versions (tongxin.core.pii): PII_KEY is key PII_KEY_ID; older keys, still needed to read values not yet
+# re-encrypted by `manage.py rotate_pii_key`, go in PII_OLD_KEYS as "id:secret,id:secret". PII_CIPHER is aes-gcm
+# (default) or sm4-gcm (国密); PII_LOOKUP_HASH is hmac-sha256 (default) or hmac-sm3. Lookup hashes use
+# PII_LOOKUP_KEY, by default the secret of key id 1 (so rotating PII_KEY does not change them: keep key 1).
+PII_KEY_ID = os.environ.get("PII_KEY_ID", "1")
+PII_OLD_KEYS = dict(
+    item.split(":", 1) for item in os.environ.get("PII_OLD_KEYS", "").split(",") if ":" in item
+)
+PII_CIPHER = os.environ.get("PII_CIPHER", "aes-gcm")
+PII_LOOKUP_HASH = os.environ.get("PII_LOOKUP_HASH", "hmac-sha256")
+PII_LOOKUP_KEY = os.environ.get("PII_LOOKUP_KEY", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -87,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "tongxin.core.api.ApiInputGuard",  # /api/: control characters, multipart framing, sizes -> the one error body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongxin.core.middleware.RequestContextMiddleware",
@@ -181,9 +194,28 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Repeated failed logins lock the account for a while.
+# Reverse proxies whose X-Forwarded-For (client address) and X-Forwarded-Proto (HTTPS) are believed (addresses or
+# CIDRs, comma-separated, e.g. "127.0.0.1,::1" for nginx on the same host). Empty: the headers are ignored and the
+# peer address is the client (audit log, lockout). Production refuses to start with it empty (docs/deploy.md).
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
+# Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+
+# Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
+# the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
+# from anywhere, a captcha is asked too.
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_CAPTCHA_AFTER = int(os.environ.get("LOGIN_CAPTCHA_AFTER", "3"))
+LOGIN_NAME_CAPTCHA_AFTER = int(os.environ.get("LOGIN_NAME_CAPTCHA_AFTER", "10"))
+# SMS codes: per number (OTP_MAX_PER_HOUR in accounts/otp.py), per address and for the whole site per hour.
+OTP_MAX_PER_IP_HOUR = int(os.environ.get("OTP_MAX_PER_IP_HOUR", "10"))
+OTP_GLOBAL_PER_HOUR = int(os.environ.get("OTP_GLOBAL_PER_HOUR", "1000"))
+OTP_CAPTCHA_AFTER = int(os.environ.get("OTP_CAPTCHA_AFTER", "2"))
+# Case intake from residents and the public (app, suggestion box, Open311, API) per user or address per hour.
+CASES_INTAKE_PER_HOUR = int(os.environ.get("CASES_INTAKE_PER_HOUR", "20"))
 # Staff sessions end after this long without a request.
 STAFF_IDLE_SECONDS = int(os.environ.get("STAFF_IDLE_SECONDS", "1800"))
 SESSION_COOKIE_AGE = 14 * 24 * 3600
@@ -202,14 +234,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# The reverse proxies in front of the app (addresses or CIDR networks, comma-separated). Only a request whose
-# direct peer (REMOTE_ADDR) is one of them may tell the app the client's address (X-Forwarded-For) or that the
-# browser used HTTPS (X-Forwarded-Proto): TrustedProxyMiddleware drops those headers from anyone else, so code
-# reading them (the audit log's client IP, tongxin.core.middleware.client_ip) gets the proxy's word only.
-# nginx on the same host: the default. Empty: no proxy (the app is reached directly).
-TRUSTED_PROXIES = [
-    p.strip() for p in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
-]
+# TRUSTED_PROXIES (above) are the only peers whose X-Forwarded-For / X-Forwarded-Proto are believed:
+# TrustedProxyMiddleware drops those headers from anyone else. Production requires the list (nginx on the same
+# host: 127.0.0.1,::1, as deploy/tongxin.env.example sets it); empty in development (no proxy).
 # gunicorn listens on loopback only (deploy/gunicorn.conf.py), so every request with this header came through
 # the proxy, which overwrites it (deploy/nginx/tongxin.conf): without it, logins behind nginx fail the CSRF check.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
@@ -264,6 +291,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 # file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
 # { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
+# Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -299,6 +328,19 @@ else:
         "immediate": HUEY_IMMEDIATE,
         "utc": HUEY_UTC,
     }
+
+# Abuse limits (tongxin.core.throttle) count in the cache: Redis when REDIS_URL is set, so every process shares
+# the counts; otherwise this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "tongxin",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin"}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongxin@localhost")

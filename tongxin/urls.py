@@ -1,9 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 from tongxin.api import api
+from tongxin.core.media import serve_media
 
 urlpatterns: list = [
     path("", include("tongxin.accounts.urls")),
@@ -25,9 +24,8 @@ urlpatterns: list = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # uploads: served only to those the policy lets see the object a file belongs to (tongxin/core/media.py)
+    path("media/<path:path>", serve_media, name="media"),
 ]
-
-if not settings.PRODUCTION:
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler500 = "tongxin.core.views.server_error"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import django_auth
@@ -54,10 +53,14 @@ class TokenIssuedOut(TokenOut):
     key: str = Field(description="The bearer key. Shown only now; store it, it cannot be recovered.")
 
 
-@router.get("/tokens", response={200: list[TokenOut], **ERRORS}, summary="My API tokens (without their keys)")
+@router.get(
+    "/tokens", response={200: Paged[TokenOut], **ERRORS}, summary="My API tokens (without their keys)"
+)
 @policy.operation("accounts.manage_tokens")
-def list_tokens(request: HttpRequest) -> QuerySet:
-    return ApiToken.objects.filter(user=_me(request)).order_by("-created_at", "-id")
+def list_tokens(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> dict[str, Any]:
+    return paginate(
+        ApiToken.objects.filter(user=_me(request)).order_by("-created_at", "-id"), page, page_size
+    )
 
 
 @router.post(

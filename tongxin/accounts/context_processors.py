@@ -49,7 +49,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         ("subdistrict_admin", "community_staff", "grid_worker"),
     ),
     NavItem("people:import_list", _("导入"), "people.import", ("subdistrict_admin", "community_staff")),
-    NavItem("cases:workbench", _("诉求"), "cases.view_workbench", ("authenticated",)),
+    NavItem("cases:workbench", _("诉求"), "cases.report", ("authenticated",)),
     NavItem(
         "volunteers:home",
         _("志愿服务"),

@@ -100,6 +100,7 @@ class DemoLogins:
         role(
             user("jiedao", self.names.full(False) + "（街道）"), "subdistrict_admin", region=self.subdistrict
         )
+        role(user("shiji", self.names.full(False) + "（市）"), "district_admin", region=self.data["city"])
         role(
             user("mtc", self.names.full(True) + "（满庭春社区）"),
             "community_staff",

@@ -2,8 +2,10 @@
 
 The code is six digits, lives in the signing-in browser's session only as a keyed hash, expires after
 ``OTP_TTL_SECONDS`` and allows ``OTP_MAX_ATTEMPTS`` guesses. Sending is rate limited per phone number (one code per
-``OTP_RESEND_SECONDS``, ``OTP_MAX_PER_HOUR`` per hour); the count comes from the audit log, so it holds across
-processes and servers without a cache. The phone number itself is never stored in clear: users are found by the
+``OTP_RESEND_SECONDS``, ``OTP_MAX_PER_HOUR`` per hour; the count comes from the audit log, so it holds across
+processes and servers without a cache), per client address (``OTP_MAX_PER_IP_HOUR``, with a captcha from the
+``OTP_CAPTCHA_AFTER``-th code of the hour on) and for the whole site (``OTP_GLOBAL_PER_HOUR``, a budget that
+caps what an attack can cost in SMS), those two in the cache (:mod:`tongxin.core.throttle`). The phone number itself is never stored in clear: users are found by the
 keyed lookup hash that the registry uses.
 """
 
@@ -24,8 +26,10 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from tongxin.core import audit, notifications, pii
+from tongxin.core import audit, captcha, notifications, pii
+from tongxin.core.middleware import client_ip
 from tongxin.core.models import AuditLog, User
+from tongxin.core.throttle import Limit
 from tongxin.people.models import Resident
 from tongxin.regions.choices import Role
 from tongxin.regions.models import RoleAssignment
@@ -65,8 +69,29 @@ class _LogSMS:
         )
 
 
-def request_code(request: HttpRequest, raw_phone: str) -> str:
+def _ip_limit() -> Limit:
+    return Limit("otp-ip", settings.OTP_MAX_PER_IP_HOUR, 3600)
+
+
+def _global_limit() -> Limit:
+    return Limit("otp-all", settings.OTP_GLOBAL_PER_HOUR, 3600)
+
+
+def captcha_required(request: HttpRequest) -> bool:
+    """Whether the next code request from this address must solve a captcha first."""
+    return _ip_limit().count(client_ip(request) or "-") >= settings.OTP_CAPTCHA_AFTER
+
+
+def request_code(request: HttpRequest, raw_phone: str, captcha_answer: str | None = None) -> str:
     """Send a fresh code to ``raw_phone`` and remember its hash in the session. Returns the masked phone."""
+    ip = client_ip(request) or "-"
+    if captcha_required(request) and not captcha.check(request, captcha_answer):
+        raise OtpError(_("请正确填写图中算式的结果"))
+    if _ip_limit().exceeded(ip):
+        raise OtpError(_("本网络获取验证码过于频繁，请一小时后再试"))
+    if _global_limit().exceeded("all"):
+        log.error("SMS code budget of %d per hour reached: codes refused", settings.OTP_GLOBAL_PER_HOUR)
+        raise OtpError(_("短信发送繁忙，请稍后再试"))
     try:
         phone = pii.normalise_phone(raw_phone)
     except pii.PIIError as exc:
@@ -85,6 +110,8 @@ def request_code(request: HttpRequest, raw_phone: str) -> str:
         raise OtpError(_("验证码已发送，请%(s)d秒后再试") % {"s": OTP_RESEND_SECONDS})
     if len(recent) >= OTP_MAX_PER_HOUR:
         raise OtpError(_("该号码获取验证码过于频繁，请一小时后再试"))
+    _ip_limit().hit(ip)
+    _global_limit().hit("all")
     code = f"{secrets.randbelow(10**6):06d}"
     request.session[SESSION_KEY] = {
         "phone_hash": phone_hash,

@@ -75,7 +75,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if "code" in request.POST:
                 otp.verify_code(request, request.POST["code"])
                 return redirect(_next(request))
-            otp.request_code(request, request.POST.get("phone", ""))
+            otp.request_code(request, request.POST.get("phone", ""), request.POST.get("captcha"))
             step = "code"
         except otp.OtpError as exc:
             error = str(exc)
@@ -83,7 +83,13 @@ def phone_login(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/otp_login.html",
-        {"step": step, "error": error, "phone_masked": otp.pending_phone(request), "next": _next(request)},
+        {
+            "step": step,
+            "error": error,
+            "phone_masked": otp.pending_phone(request),
+            "next": _next(request),
+            "needs_captcha": step == "phone" and otp.captcha_required(request),
+        },
     )
 
 

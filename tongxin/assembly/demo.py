@@ -125,6 +125,19 @@ def _committee(rng: random.Random, staff: User, community: Region, estate: Regio
         .values_list("resident_id", flat=True)[:200]
     )
     chosen = rng.sample(party, min(4, len(party)))
+    if (
+        len(chosen) < 4
+    ):  # a scaled-down demo: the seed says 4 of the 7 are party members, so some join as 居民党员
+        from tongxin.party.choices import MemberType
+
+        for r in _residents(community, rng, 12, estate=estate):
+            if len(chosen) >= 4:
+                break
+            if r.pk not in chosen and not PartyMember.objects.filter(resident=r).exists():
+                PartyMember.objects.create(
+                    resident=r, member_type=MemberType.RESIDENT, joined_on=dt.date(2015, 7, 1)
+                )
+                chosen.append(r.pk)
     others = [r.pk for r in _residents(community, rng, 20, estate=estate) if r.pk not in party]
     chosen += others[: 7 - len(chosen)]
     roles = [MemberRole.CHAIR, MemberRole.VICE_CHAIR] + [MemberRole.MEMBER] * 5

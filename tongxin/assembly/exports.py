@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from tongxin.assembly import services
 from tongxin.assembly.choices import Channel, Choice
 from tongxin.assembly.models import Elector, Vote
+from tongxin.core.exports import append
+from tongxin.core.pdf import CJK_FONT, cjk_font
 
-FONT = "STSong-Light"
+FONT = CJK_FONT  # embedded subset (tongxin.core.pdf)
 
 
 def sheet_rows(vote: Vote) -> list[list[str]]:
@@ -56,15 +58,15 @@ def xlsx(vote: Vote) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("计票结果"))
-    ws.append([vote.title])
+    append(ws, [vote.title])
     for row in sheet_rows(vote):
-        ws.append(row)
+        append(ws, row)
     for line in verdict(vote):
-        ws.append([line])
+        append(ws, [line])
     ws2 = wb.create_sheet(_("选票清单"))
-    ws2.append([_("表决单位"), _("姓名"), _("面积(㎡)"), _("意见"), _("方式")])
+    append(ws2, [_("表决单位"), _("姓名"), _("面积(㎡)"), _("意见"), _("方式")])
     for row in ballot_rows(vote):
-        ws2.append(row)
+        append(ws2, row)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -74,12 +76,9 @@ def pdf(vote: Vote) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    cjk_font()
     h1 = ParagraphStyle("h1", fontName=FONT, fontSize=16, leading=22, spaceAfter=6)
     body = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=14)
     style = TableStyle(

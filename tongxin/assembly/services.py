@@ -107,7 +107,7 @@ def locate(place: Region) -> dict[str, int | None]:
     """The location ids of a place (community, estate, building or entrance)."""
     if place.kind not in PLACE_KINDS:
         raise AssemblyError({"place": _("范围应为社区、小区、楼栋或单元")}, code="bad_place")
-    ids = place.ancestor_ids()
+    ids = place.place_ids()  # from the subdistrict down, whatever district and city sit above
     names = ["subdistrict_id", "community_id", "estate_id", "building_id", "entrance_id"]
     out: dict[str, int | None] = dict.fromkeys(names)
     for name, value in zip(names, ids, strict=False):

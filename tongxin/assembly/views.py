@@ -43,6 +43,7 @@ from tongxin.assembly.models import (
     Vote,
 )
 from tongxin.core import policy
+from tongxin.core.exports import attachment
 from tongxin.people.models import Resident
 from tongxin.regions.models import Region
 from tongxin.regions.policy import community_ids
@@ -360,7 +361,7 @@ def vote_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         exports.xlsx(v), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="vote-{v.pk}.xlsx"'
+    response["Content-Disposition"] = attachment(f"{v.title[:40]}-计票结果.xlsx")
     return response
 
 
@@ -370,7 +371,7 @@ def vote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         Vote.objects.select_related("matter"), request.user, "assembly.export_votes", pk=pk
     )
     response = HttpResponse(exports.pdf(v), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="vote-{v.pk}.pdf"'
+    response["Content-Disposition"] = attachment(f"{v.title[:40]}-计票结果.pdf")
     return response
 
 

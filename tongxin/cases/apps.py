@@ -6,5 +6,5 @@ class CasesConfig(AppConfig):
     label = "cases"
 
     def ready(self) -> None:
-        # notification kinds, the work pages' rules, the case figures on /metrics
-        from tongxin.cases import kinds, metrics, policy_work  # noqa: F401
+        # notification kinds, and the case figures on /metrics
+        from tongxin.cases import kinds, metrics  # noqa: F401

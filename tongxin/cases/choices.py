@@ -138,8 +138,9 @@ class Rating(models.TextChoices):
 
 
 class RatingSource(models.TextChoices):
-    ONLINE = "online", _("在线评价")
-    FOLLOW_UP_CALL = "follow_up_call", _("电话回访")
+    ONLINE = "online", _("在线评价")  # the reporter, signed in
+    RECEIPT_CODE = "receipt_code", _("凭查询码评价")  # whoever holds the case's receipt code (not its staff)
+    FOLLOW_UP_CALL = "follow_up_call", _("电话回访")  # recorded by staff who did not handle the case
 
 
 class DeadlineBasis(models.TextChoices):
@@ -184,6 +185,59 @@ class EventType(models.TextChoices):
 class HolidayKind(models.TextChoices):
     HOLIDAY = "holiday", _("节假日")
     WORKDAY = "workday", _("调休上班")
+
+
+def _to(state: str, *, but: tuple[str, ...] = ()) -> frozenset[str]:
+    return frozenset(s for s, targets in TRANSITIONS.items() if state in targets and s not in but)
+
+
+HANDLING_STATES = frozenset({S.DISPATCHED, S.IN_PROGRESS, S.WHISTLED, S.REOPENED, S.OPEN_FOR_CLAIMING})
+
+# The states each action applies in (the policy rule of the same name says who). A button is shown when both
+# allow it; the service checks both (:func:`check_action_state`, ``policy.require``). ``None``: any state.
+ACTION_STATES: dict[str, frozenset[str] | None] = {
+    "cases.accept": _to(S.ACCEPTED),
+    "cases.reject": _to(S.REJECTED),
+    "cases.dispatch": _to(S.DISPATCHED, but=(S.DISPATCHED, S.IN_PROGRESS)),  # those are 转单
+    "cases.transfer": frozenset({S.DISPATCHED, S.IN_PROGRESS}),
+    "cases.open_for_claiming": _to(S.OPEN_FOR_CLAIMING),
+    "cases.claim": frozenset({S.OPEN_FOR_CLAIMING}),
+    "cases.start": frozenset({S.DISPATCHED, S.REOPENED}),
+    "cases.on_site": HANDLING_STATES,
+    "cases.plan": HANDLING_STATES,
+    "cases.comment": None,
+    "cases.return": frozenset({S.DISPATCHED, S.IN_PROGRESS}),
+    "cases.whistle": _to(S.WHISTLED) | {S.WHISTLED},
+    "cases.report_in": frozenset(OPEN_STATES),
+    "cases.rate_department": None,
+    "cases.resolve": _to(S.RESOLVED),  # from submitted too: answered on the spot (接诉即办)
+    "cases.rate": frozenset({S.RESOLVED}),
+    "cases.follow_up": frozenset({S.RESOLVED, S.CLOSED}),
+    "cases.close": _to(S.CLOSED),
+    "cases.merge": _to(S.MERGED),
+    "cases.reclassify": frozenset(OPEN_STATES),
+    "cases.add_photo": None,
+    "cases.reveal_phone": None,
+}
+
+
+def state_allows(action: str, state: str) -> bool:
+    states = ACTION_STATES.get(action)
+    return states is None or state in states
+
+
+def check_action_state(action: str, state: str, label: str = "") -> None:
+    """Raise :class:`TransitionError` unless ``action`` applies in ``state``."""
+    if not state_allows(action, state):
+        raise TransitionError(
+            _("工单当前状态为「%(s)s」，不能%(a)s")
+            % {"s": CaseState(state).label, "a": label or _("执行此操作")}
+        )
+
+
+# Default categories about shared spaces, with nothing personal in them: readable through Open311 (``public``).
+# Repairs of a home, disputes, care and help for a person, emergencies and policy questions stay private.
+PUBLIC_CATEGORIES = ("environment", "waste-sorting", "parking", "city-management", "utilities")
 
 
 class HolidaySource(models.TextChoices):

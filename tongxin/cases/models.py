@@ -119,6 +119,11 @@ class Category(models.Model):
         help_text=_("[{code, datatype, required, description, values}]"),
     )
     active = models.BooleanField(_("启用"), default=True)
+    public = models.BooleanField(
+        _("公开"),
+        default=False,
+        help_text=_("公开类别的诉求可由 Open311 读取（不含个人信息）；涉及个人、关爱、救助的类别不要公开"),
+    )
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:

@@ -8,9 +8,11 @@ Every endpoint answers in XML (``.xml``) or JSON (``.json``) by the extension of
 
 ``api_key`` (POST only) is a Tongxin API token (:class:`tongxin.core.models.ApiToken`, issued per client by an
 administrator); the token's user is recorded as the submitter of the case (channel ``open311``). Reading is
-public as the spec intends, unless ``OPEN311_READ_REQUIRES_KEY`` is set — the output never carries personal data:
-no reporter, no contact, no dwelling number (the address is the estate and building only), and digit runs that
-look like phone or id numbers are masked in free text.
+public as the spec intends (unless ``OPEN311_READ_REQUIRES_KEY`` is set), but only of the categories marked
+public (``Category.public``: shared spaces — environment, parking, utilities …; never a home repair, a dispute or
+care for a person). The output never carries personal data: no reporter, no contact, no dwelling or building (the
+address and the coordinates are the estate's unless ``OPEN311_PRECISE_LOCATION`` is set), and phones and id
+numbers in free text are masked however they are written (:func:`tongxin.core.pii.mask_in_text`).
 
 Status mapping: Tongxin's open states (submitted, accepted, dispatched, open for claiming, in progress, returned,
 whistled, reopened) are ``open``; resolved, closed, rejected and merged are ``closed``.
@@ -35,6 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tongxin.cases.choices import OPEN_STATES, CaseError, CaseState, Channel
+from tongxin.core import pii, policy
 from tongxin.core.models import ApiToken
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
@@ -43,8 +46,6 @@ MAX_RESULTS = 1000
 DEFAULT_WINDOW_DAYS = 90
 CLOSED_STATES = (CaseState.RESOLVED, CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED)
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
-# 11-digit mobile numbers, 18-character id numbers, landlines: masked in any free text we publish.
-_PERSONAL_DIGITS = re.compile(r"(?<!\d)(\d{3})\d{4,11}(\d{4}|\d{3}[0-9Xx])(?![\dXx])")
 
 
 class Open311Error(Exception):
@@ -129,7 +130,8 @@ def handle_errors(view: Any) -> Any:
 
 
 def mask_personal(text: str) -> str:
-    return _PERSONAL_DIGITS.sub(lambda m: m.group(1) + "*" * (len(m.group(0)) - 7) + m.group(2), text or "")
+    """Phones and id numbers in published free text, masked however they are spaced or dashed."""
+    return pii.mask_in_text(text or "")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -141,6 +143,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 @require_GET
+@policy.page("cases.open311_services")
 @handle_errors
 def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     url = request.build_absolute_uri("/open311/v2/").rstrip("/")
@@ -162,10 +165,11 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     return render(fmt, "discovery", None, data)
 
 
-def _categories() -> QuerySet:
+def _categories(request: HttpRequest) -> QuerySet:
     from tongxin.cases.models import Category
 
-    return Category.objects.filter(active=True).select_related("parent").order_by("service_code")
+    qs = Category.objects.filter(active=True).select_related("parent").order_by("service_code")
+    return policy.restrict(qs, request.user, "cases.open311_services")
 
 
 def _service(c: Any) -> dict[str, Any]:
@@ -183,10 +187,11 @@ def _service(c: Any) -> dict[str, Any]:
 
 
 @require_GET
+@policy.page("cases.open311_services")
 @handle_errors
 def services(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_jurisdiction(request.GET)
-    return render(fmt, "services", "service", [_service(c) for c in _categories()])
+    return render(fmt, "services", "service", [_service(c) for c in _categories(request)])
 
 
 def _attribute(a: dict[str, Any], order: int) -> dict[str, Any]:
@@ -216,10 +221,11 @@ def attributes_of(category: Any) -> list[dict[str, Any]]:
 
 
 @require_GET
+@policy.page("cases.open311_services", model="cases.Category", object_field="service_code")
 @handle_errors
 def service_definition(request: HttpRequest, service_code: str, fmt: str) -> HttpResponse:
     _check_jurisdiction(request.GET)
-    category = _categories().filter(service_code=service_code).first()
+    category = _categories(request).filter(service_code=service_code).first()
     if category is None:
         raise Open311Error(404, _("服务类别不存在：%(code)s") % {"code": service_code})
     data = {"service_code": category.service_code, "attributes": attributes_of(category)}
@@ -291,6 +297,7 @@ def _collect_attributes(params: Any, category: Any) -> dict[str, Any]:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@policy.page("cases.open311_read")  # reading; a POST is authorised by its api_key (an API token)
 @handle_errors
 def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
     if request.method == "POST":
@@ -387,18 +394,33 @@ def _parse_when(raw: str, name: str) -> datetime:
     return value
 
 
-def _public_cases() -> QuerySet:
+def _public_cases(request: HttpRequest) -> QuerySet:
+    """Cases of public categories only (the ``where`` of ``cases.open311_read``)."""
     from tongxin.cases.models import Case
 
-    return Case.objects.select_related("category", "estate", "building", "department", "property_company")
+    qs = Case.objects.select_related("category", "estate", "building", "department", "property_company")
+    return policy.restrict(qs, request.user, "cases.open311_read")
+
+
+def _location(c: Any) -> tuple[str, float | None, float | None]:
+    """The address and coordinates published: the estate's (or the case's point rounded to about 1 km when it
+    has no estate), unless ``OPEN311_PRECISE_LOCATION`` publishes the building and the exact point."""
+    if getattr(settings, "OPEN311_PRECISE_LOCATION", False):
+        address = "".join(str(r.name) for r in (c.estate, c.building) if r is not None)
+        lat, lon = c.latitude, c.longitude
+        if lat is None and c.building is not None:
+            lat, lon = c.building.latitude, c.building.longitude
+        return address, lat, lon
+    if c.estate is not None:
+        return str(c.estate.name), c.estate.latitude, c.estate.longitude
+    if c.latitude is not None and c.longitude is not None:
+        return "", round(c.latitude, 2), round(c.longitude, 2)
+    return "", None, None
 
 
 def _request_row(c: Any) -> dict[str, Any]:
     is_open = c.state in OPEN_STATES
-    address = "".join(str(r.name) for r in (c.estate, c.building) if r is not None)
-    lat, lon = c.latitude, c.longitude
-    if lat is None and c.building is not None:
-        lat, lon = c.building.latitude, c.building.longitude
+    address, lat, lon = _location(c)
     agency = ""
     if c.department_id:
         agency = str(c.department.name)
@@ -441,7 +463,7 @@ def _get_requests(request: HttpRequest, fmt: str) -> HttpResponse:
     p = request.GET
     _check_jurisdiction(p)
     _check_read(p)
-    qs = _public_cases()
+    qs = _public_cases(request)
     ids = [x.strip() for x in (p.get("service_request_id") or "").split(",") if x.strip()]
     if ids:
         if not all(x.isdigit() for x in ids):
@@ -473,23 +495,31 @@ def _get_requests(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @require_GET
+@policy.page("cases.open311_read", model="cases.Case")
 @handle_errors
 def request_detail(request: HttpRequest, service_request_id: str, fmt: str) -> HttpResponse:
     _check_jurisdiction(request.GET)
     _check_read(request.GET)
-    c = _public_cases().filter(pk=int(service_request_id)).first() if service_request_id.isdigit() else None
+    c = (
+        _public_cases(request).filter(pk=int(service_request_id)).first()
+        if service_request_id.isdigit()
+        else None
+    )
     if c is None:
         raise Open311Error(404, _("服务请求不存在：%(id)s") % {"id": service_request_id[:30]})
     return render(fmt, "service_requests", "request", [_request_row(c)])
 
 
 @require_GET
+@policy.page("cases.open311_read", sample={"token": "WALKERCODE"})
 @handle_errors
 def token_detail(request: HttpRequest, token: str, fmt: str) -> HttpResponse:
-    from tongxin.cases.models import Case
-
     _check_jurisdiction(request.GET)
-    pk = Case.objects.filter(receipt_code=token).values_list("pk", flat=True).first() if token else None
+    pk = (
+        _public_cases(request).filter(receipt_code=token).values_list("pk", flat=True).first()
+        if token
+        else None
+    )
     if pk is None:
         raise Open311Error(404, _("token 不存在"))
     return render(fmt, "service_requests", "request", [{"service_request_id": str(pk), "token": token}])

@@ -37,6 +37,13 @@ class CaseQuerySet(models.QuerySet):
 
         return self.filter(assignee=user, state__in=OPEN_STATES).order_by("resolve_by", "id")
 
+    def todo_for(self, user: Any) -> CaseQuerySet:
+        """我的待办 (the workbench's default list and ``/api/v1/cases/queue``): the open cases the user can see
+        that wait for them — see :func:`todo_q`."""
+        from tongxin.cases.choices import OPEN_STATES
+
+        return self.visible_to(user).filter(todo_q(user), state__in=OPEN_STATES)
+
 
 def case_visibility_q(user: Any) -> Q:
     """The filter behind :meth:`CaseQuerySet.visible_to` (also usable in joins: ``Q`` on Case fields)."""
@@ -58,7 +65,7 @@ def case_visibility_q(user: Any) -> Q:
         q |= Q(department_id__in=depts) | Q(
             pk__in=WhistleCall.objects.filter(department_id__in=depts).values("case_id")
         )
-    resident_id, grid_id, is_member = _resident_of(user)
+    resident_id, grid_id, is_member = resident_info(user)
     # 党员接单: party members (and registered volunteers) see the cases open for claiming in their grid
     if grid_id is not None and (is_member or scope.has_role("volunteer")):
         q |= Q(state="open_for_claiming", grid_id=grid_id)
@@ -69,10 +76,32 @@ def case_visibility_q(user: Any) -> Q:
     return q
 
 
-def _resident_of(user: Any) -> tuple[int | None, int | None, bool]:
+def todo_q(user: Any) -> Q:
+    """What waits for the user among the cases they see: assigned to them or to their company/department,
+    whistled to their department (until the case is resolved), open for claiming, or waiting at the desk
+    (submitted, reopened, returned)."""
+    from tongxin.cases.choices import CaseState as S
+
+    scope = scope_for(user)
+    q = Q(assignee_id=getattr(user, "pk", None)) | Q(
+        state__in=[S.OPEN_FOR_CLAIMING, S.SUBMITTED, S.REOPENED, S.RETURNED]
+    )
+    if scope.property_company_ids:
+        q |= Q(property_company_id__in=sorted(scope.property_company_ids))
+    if scope.department_ids:
+        from tongxin.cases.models import WhistleCall
+
+        depts = sorted(scope.department_ids)
+        q |= Q(department_id__in=depts) | Q(
+            pk__in=WhistleCall.objects.filter(department_id__in=depts, active=True).values("case_id")
+        )
+    return q
+
+
+def resident_info(user: Any) -> tuple[int | None, int | None, bool]:
     """The user's resident record, the grid they live in and whether they are an active party member
     (one query, cached on the user object)."""
-    cached = getattr(user, "_tongxin_resident", None)
+    cached = getattr(user, "_tongxin_case_resident", None)
     if cached is not None:
         return cached
     from tongxin.people.models import Resident
@@ -83,7 +112,7 @@ def _resident_of(user: Any) -> tuple[int | None, int | None, bool]:
         .first()
     )
     info: tuple[int | None, int | None, bool] = (row[0], row[1], bool(row[2])) if row else (None, None, False)
-    user._tongxin_resident = info
+    user._tongxin_case_resident = info
     return info
 
 

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from tongxin.cases.forms import (
     SuggestionBoxForm,
 )
 from tongxin.cases.models import Case, Category
+from tongxin.core import policy
 from tongxin.people.models import Resident
 
 COMMON_CATEGORIES = 6
@@ -74,12 +75,6 @@ def _map_centre(resident: Resident | None) -> str:
     return ""
 
 
-def _mine(user: Any) -> Q:
-    """Cases the user reported: submitted themselves, or reported as their registry record (a subquery, so the
-    database uses the reporter index instead of joining every candidate case to the registry)."""
-    return Q(submitted_by=user) | Q(reporter_id__in=Resident.objects.filter(user=user).values("pk"))
-
-
 # Staff's tiers, not a resident's words: a resident reports 房屋报修 (or 房屋漏水); staff file it as 小修/中修/大修
 # (and re-categorise later), 复杂疑难 and 物业疑难 are the handlers' judgement.
 STAFF_ONLY_CATEGORIES = ("repairs-small", "repairs-medium", "repairs-large", "property-complex", "complex")
@@ -102,10 +97,10 @@ def categories_common_first(resident: Resident | None) -> list[Category]:
 
 
 @phone_login_required
+@policy.page("cases.report")
 def home(request: HttpRequest) -> HttpResponse:
     cases = list(
-        Case.objects.visible_to(request.user)
-        .filter(_mine(request.user))
+        policy.restrict(Case.objects.all(), request.user, "cases.view_mine")
         .select_related("category")
         .order_by("-submitted_at", "-id")[:50]
     )
@@ -113,6 +108,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @phone_login_required
+@policy.page("cases.report")
 def submit(request: HttpRequest) -> HttpResponse:
     resident = _resident(request.user)
     form = ResidentCaseForm(request.POST or None, request.FILES or None)
@@ -172,16 +168,14 @@ def _outlines(resident: Resident | None) -> list[dict[str, Any]]:
     ]
 
 
-def _my_case(request: HttpRequest, pk: int) -> Case:
-    return get_object_or_404(
-        Case.objects.visible_to(request.user)
-        .filter(_mine(request.user))
-        .select_related("category", "dwelling"),
-        pk=pk,
+def _my_case(request: HttpRequest, pk: int, action: str = "cases.view_mine") -> Case:
+    return policy.get_or_deny(
+        Case.objects.select_related("category", "dwelling"), request.user, action, pk=pk
     )
 
 
 @phone_login_required
+@policy.page("cases.view_mine", model="cases.Case")
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _my_case(request, pk)
     events = [e for e in case.events.select_related("actor").order_by("at", "id") if e.type in PUBLIC_EVENTS]
@@ -200,8 +194,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @phone_login_required
 @require_POST
+@policy.page("cases.rate", model="cases.Case")
 def rate(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _my_case(request, pk)
+    case = _my_case(request, pk, "cases.rate")
     form = RateForm(request.POST)
     if form.is_valid():
         try:
@@ -218,8 +213,9 @@ def rate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @phone_login_required
 @require_POST
+@policy.page("cases.rate", model="cases.Case")
 def not_fixed(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _my_case(request, pk)
+    case = _my_case(request, pk, "cases.rate")
     form = NotFixedForm(request.POST)
     if form.is_valid():
         try:
@@ -232,6 +228,7 @@ def not_fixed(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cases:resident_case", pk=case.pk)
 
 
+@policy.page("cases.suggestion_box")
 def suggestion_box(request: HttpRequest) -> HttpResponse:
     """群众意见箱: anonymous; the receipt code is the only way back to the outcome."""
     form = SuggestionBoxForm(request.POST or None)
@@ -268,6 +265,7 @@ def _box_category(text: str) -> Any:
     return fallback or Category.objects.filter(active=True).order_by("sort_order", "id").first()
 
 
+@policy.page("cases.receipt")
 def receipt_lookup(request: HttpRequest) -> HttpResponse:
     """Anyone holding a case number and its receipt code sees the outcome (state, result, dates) — never who
     reported it."""

@@ -1,8 +1,9 @@
 """Staff workbench: the queue, the case page with its actions, the hotline intake screen.
 
-Thin views: reads go through ``Case.objects.visible_to(user)`` (out of scope → 404), writes are one call to
-:mod:`tongxin.cases.services`, whose :class:`~tongxin.cases.choices.CaseError` message is shown to the user.
-Which action buttons appear is decided by :func:`available_actions` (the transition table + the user's role).
+Thin views: every page declares its policy action (``cases/policy.py``), reads go through
+``policy.get_or_deny`` / ``Case.objects.visible_to(user)`` (out of scope → 404), writes are one action of the case
+action table (:mod:`tongxin.cases.actions`), whose :class:`~tongxin.cases.choices.CaseError` message is shown to
+the user. The buttons are :func:`tongxin.cases.actions.available`: shown exactly when the action would succeed.
 """
 
 from __future__ import annotations
@@ -11,39 +12,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tongxin.cases import services
-from tongxin.cases.choices import OPEN_STATES, TRANSITIONS, CaseError, CaseState, Channel, Rating
+from tongxin.cases import actions, services
+from tongxin.cases.choices import CaseError, CaseState, Channel
 from tongxin.cases.forms import IntakeForm, QueueFilterForm
 from tongxin.cases.models import Case, Category
+from tongxin.core import pii, policy
 from tongxin.regions.models import Department, Grid
 from tongxin.regions.scoping import scope_for
 
 PAGE_SIZE = 30
-
-
-WORKBENCH_ROLES = (
-    "subdistrict_admin",
-    "community_staff",
-    "grid_worker",
-    "property_staff",
-    "department_liaison",
-    "volunteer",
-)
-
-
-def _staff(request: HttpRequest) -> None:
-    """Workbench pages are for staff roles and members/volunteers; residents have their phone pages."""
-    if not scope_for(request.user).has_role(*WORKBENCH_ROLES):
-        raise Http404
 
 
 def deadline_class(case: Case, now: Any = None) -> str:
@@ -62,14 +47,7 @@ def _queue(request: HttpRequest) -> tuple[Any, QueueFilterForm, bool]:
     form.is_valid()
     f = form.cleaned_data if form.is_bound else {}
     mine = request.GET.get("mine", "1") != "0"
-    qs = Case.objects.visible_to(request.user)
-    if mine:
-        qs = qs.filter(
-            Q(assignee=request.user)
-            | Q(state=CaseState.OPEN_FOR_CLAIMING)
-            | Q(state__in=[CaseState.SUBMITTED, CaseState.REOPENED, CaseState.RETURNED])
-            | _team_q(request.user)
-        ).filter(state__in=OPEN_STATES)
+    qs = Case.objects.todo_for(request.user) if mine else Case.objects.visible_to(request.user)
     if f.get("grid"):
         qs = qs.filter(grid_id=f["grid"])
     if f.get("category"):
@@ -86,22 +64,11 @@ def _queue(request: HttpRequest) -> tuple[Any, QueueFilterForm, bool]:
     return qs, form, mine
 
 
-def _team_q(user: Any) -> Q:
-    scope = scope_for(user)
-    q = Q(pk__in=[])
-    if scope.property_company_ids:
-        q |= Q(property_company_id__in=sorted(scope.property_company_ids))
-    if scope.department_ids:
-        q |= Q(department_id__in=sorted(scope.department_ids))
-    return q
-
-
-@login_required
+@policy.page("cases.report")  # the entry to cases for everyone signed in: the workbench or the phone pages
 def workbench(request: HttpRequest) -> HttpResponse:
-    scope = scope_for(request.user)
-    if scope.has_role("resident") and not scope.has_role(*WORKBENCH_ROLES):
-        return redirect("cases:resident_home")  # residents follow their requests on the phone pages
-    _staff(request)
+    """诉求工作台. Whoever holds no workbench role (residents) follows their requests on the phone pages."""
+    if not policy.can(request.user, "cases.workbench"):
+        return redirect("cases:resident_home")
     qs, form, mine = _queue(request)
     page = Page.of(qs, request.GET.get("page"))
     now = timezone.now()
@@ -121,7 +88,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
         categories=Category.objects.filter(active=True).only("service_code", "name"),
         states=CaseState.choices,
         channels=Channel.choices,
-        may_intake=scope_for(request.user).has_role("subdistrict_admin", "community_staff", "grid_worker"),
+        may_intake=policy.can(request.user, "cases.intake"),
     )
     return render(request, "cases/workbench.html", ctx)
 
@@ -159,8 +126,8 @@ class Page:
 
 
 def _case(request: HttpRequest, pk: int) -> Case:
-    return get_object_or_404(
-        Case.objects.visible_to(request.user).select_related(
+    return policy.get_or_deny(
+        Case.objects.select_related(
             "category",
             "grid",
             "assignee",
@@ -170,15 +137,16 @@ def _case(request: HttpRequest, pk: int) -> Case:
             "reporter",
             "merged_into",
         ),
+        request.user,
+        "cases.view",
         pk=pk,
     )
 
 
-@login_required
+@policy.page("cases.view", model="cases.Case")
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _staff(request)
     case = _case(request, pk)
-    available = available_actions(case, request.user)
+    available = actions.available(case, request.user)
     events = list(case.events.select_related("actor").order_by("at", "id"))
     ctx: dict[str, Any] = {
         "case": case,
@@ -189,6 +157,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             case.whistle_calls.select_related("department", "reported_by").order_by("whistled_at", "id")
         ),
         "photos": list(case.photos.all()),
+        "description": pii.mask_in_text(case.description),
+        "result": pii.mask_in_text(case.result),
     }
     if request.headers.get("HX-Request"):
         return render(request, "cases/_case_status.html", ctx)
@@ -217,21 +187,21 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cases/case.html", ctx)
 
 
-@login_required
 @require_POST
+@policy.page("cases.view", model="cases.Case", sample={"action": "comment"})
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    _staff(request)
+    """One action of the case action table; refusals are the service's message (the case is unchanged)."""
     case = _case(request, pk)
-    allowed = {a.name: a for a in available_actions(case, request.user)}
-    if action not in allowed:
-        messages.error(request, _("当前状态或您的角色不能执行此操作"))
+    known = actions.BY_NAME.get(action)
+    if known is None or not known.web:
+        messages.error(request, _("未知操作"))
         return redirect("cases:case_detail", pk=case.pk)
     try:
-        perform_action(action, case, request.user, request.POST)
+        actions.perform(action, case, request.user, form_input(request.POST, action))
     except CaseError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("已%(action)s") % {"action": allowed[action].label})
+        messages.success(request, _("已%(action)s") % {"action": known.label})
     if not Case.objects.visible_to(request.user).filter(pk=case.pk).exists():
         return redirect("cases:workbench")  # e.g. transferred away: the case left this user's scope
     return redirect("cases:case_detail", pk=case.pk)
@@ -240,13 +210,10 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- hotline intake -------------------------------------------------------------------------------------------
 
 
-@login_required
+@policy.page("cases.intake")
 def intake(request: HttpRequest) -> HttpResponse:
     """Staff intake: one screen for the 24小时热线 (the operator types while the caller talks), a grid worker's
     网格巡查 finding and a walk-in at the 服务窗口 — the channel is chosen on the form, not assumed."""
-    _staff(request)
-    if not scope_for(request.user).has_role("subdistrict_admin", "community_staff", "grid_worker"):
-        raise Http404
     form = IntakeForm(request.POST or None, initial={"channel": _intake_channel(request)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -319,11 +286,9 @@ def _intake_channel(request: HttpRequest) -> str:
     return Channel.HOTLINE
 
 
-@login_required
+@policy.page("cases.intake")
 def intake_caller(request: HttpRequest) -> HttpResponse:
     """Phone typed → the caller (resident) and their dwelling, masked, scoped."""
-    _staff(request)
-    from tongxin.core import pii
     from tongxin.people.models import Resident
 
     raw = request.GET.get("phone", "")
@@ -355,10 +320,9 @@ def intake_caller(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@policy.page("cases.intake")
 def intake_address(request: HttpRequest) -> HttpResponse:
     """Address typed → matching dwellings/buildings (regions.address), scoped."""
-    _staff(request)
     from tongxin.regions import address as addr
     from tongxin.regions.models import Region
 
@@ -389,10 +353,9 @@ def intake_address(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"matches": matches[:6]})
 
 
-@login_required
+@policy.page("cases.intake")
 def intake_assist(request: HttpRequest) -> HttpResponse:
     """Description typed → top 3 categories and possible duplicates near the dwelling."""
-    _staff(request)
     from tongxin.cases.duplicates import likely_duplicates
     from tongxin.cases.suggest import suggest
     from tongxin.regions.models import Dwelling
@@ -411,77 +374,7 @@ def intake_assist(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"suggestions": suggestions, "duplicates": dups})
 
 
-# --- actions: which buttons a user sees, and the one service call behind each ---------------------------------
-
-S = CaseState
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label: str
-    to_state: str | None  # None: no state change (report-in, follow-up call)
-
-
-def _on_team(case: Case, user: Any) -> bool:
-    scope = scope_for(user)
-    return (
-        case.assignee_id == user.pk
-        or (case.property_company_id is not None and case.property_company_id in scope.property_company_ids)
-        or (case.department_id is not None and case.department_id in scope.department_ids)
-    )
-
-
-def available_actions(case: Case, user: Any) -> list[Action]:
-    """The actions the transition table allows from the case's state AND the user's role allows."""
-    scope = scope_for(user)
-    dispatcher = services.may_manage(case, user)
-    # a whistled department that reported in works the case like its handler
-    handler = _on_team(case, user) or services.is_reported_in(case, user)
-    allowed = TRANSITIONS.get(case.state, frozenset())
-    out: list[Action] = []
-
-    def add(name: str, label: str, to_state: str | None, ok: bool) -> None:
-        if ok and (to_state is None or to_state in allowed):
-            out.append(Action(name, label, to_state))
-
-    add("accept", _("受理"), S.ACCEPTED, dispatcher)
-    add("dispatch", _("派单"), S.DISPATCHED, dispatcher and case.state != S.DISPATCHED)
-    add(
-        "transfer",
-        _("转单"),
-        S.DISPATCHED,
-        (dispatcher or handler) and case.state in (S.DISPATCHED, S.IN_PROGRESS),
-    )
-    add("open_for_claiming", _("发布认领"), S.OPEN_FOR_CLAIMING, dispatcher)
-    add(
-        "claim",
-        _("认领"),
-        S.DISPATCHED,
-        case.state == S.OPEN_FOR_CLAIMING and scope.has_role("volunteer", "grid_worker"),
-    )
-    add("start", _("开始办理"), S.IN_PROGRESS, handler and case.state in (S.DISPATCHED, S.REOPENED))
-    add("return", _("退单"), S.RETURNED, handler and case.state in (S.DISPATCHED, S.IN_PROGRESS))
-    add("whistle", _("吹哨"), S.WHISTLED, scope.has_role("subdistrict_admin") and scope.covers(case))
-    add(
-        "report_in",
-        _("报到"),
-        None,
-        bool(scope.department_ids)
-        and case.whistle_calls.filter(
-            department_id__in=sorted(scope.department_ids), reported_at__isnull=True
-        ).exists(),
-    )
-    add("resolve", _("办结"), S.RESOLVED, handler or (dispatcher and case.state != S.SUBMITTED))
-    add("reject", _("不予受理"), S.REJECTED, dispatcher)
-    add(
-        "follow_up_call",
-        _("电话回访"),
-        None,
-        dispatcher and case.state == S.RESOLVED and not case.rating,
-    )
-    add("merge", _("合并重复"), S.MERGED, dispatcher)
-    return out
+# --- actions: the case action table's web form ---------------------------------------------------------------
 
 
 def assignee_choices(case: Case, user: Any) -> list[Any]:
@@ -498,95 +391,29 @@ def assignee_choices(case: Case, user: Any) -> list[Any]:
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("display_name", "pk")[:50])
 
 
-def perform_action(name: str, case: Case, user: Any, post: Any) -> None:
-    """Parse the action's form fields and call the service. Raises :class:`CaseError` with a readable message."""
+def form_input(post: Any, action: str) -> actions.Input:
+    """The action table's input from the case page's forms (the same fields as the API's body)."""
     from tongxin.core.models import User
     from tongxin.regions.models import PropertyCompany
 
-    def text(field: str, required: bool = True) -> str:
-        value = (post.get(field) or "").strip()
-        if required and not value:
-            raise CaseError(_("请填写%(f)s") % {"f": FIELD_LABELS.get(field, field)})
-        return value
-
-    if name == "accept":
-        services.accept(case, actor=user)
-    elif name == "reject":
-        services.reject(case, actor=user, reason=text("reason"))
-    elif name in ("dispatch", "transfer"):
-        target = post.get("target", "")
-        kw: dict[str, Any] = {}
-        kind, _sep, ident = target.partition(":")
+    inp = actions.Input.of(
+        post.get,
+        primary=post.get("into", ""),
+        department_ids=[int(i) for i in post.getlist("departments") if i.isdigit()],
+    )
+    if action in ("dispatch", "transfer"):
+        kind, _sep, ident = post.get("target", "").partition(":")
         if kind == "user":
-            kw["assignee"] = get_object_or_404(User, pk=ident, is_active=True)
+            inp.target["assignee"] = get_object_or_404(User, pk=ident, is_active=True)
         elif kind == "department":
-            kw["department"] = get_object_or_404(Department, pk=ident)
+            inp.target["department"] = get_object_or_404(Department, pk=ident)
         elif kind == "company":
-            kw["property_company"] = get_object_or_404(PropertyCompany, pk=ident)
-        elif kind == "auto" and name == "dispatch":
-            services.round_robin(case, actor=user)  # next on-duty handler of the category
-            return
+            inp.target["property_company"] = get_object_or_404(PropertyCompany, pk=ident)
+        elif kind == "auto" and action == "dispatch":
+            inp.round_robin = True  # next on-duty handler of the category
         else:
             raise CaseError(_("请选择承办人或承办单位"))
-        fn = services.dispatch if name == "dispatch" else services.transfer
-        if name == "transfer":
-            kw["reason"] = text("reason", required=False)
-        fn(case, actor=user, **kw)
-    elif name == "open_for_claiming":
-        services.open_for_claiming(case, actor=user)
-    elif name == "claim":
-        services.claim(case, user)
-    elif name == "start":
-        services.start(case, actor=user)
-    elif name == "return":
-        services.return_case(case, actor=user, reason=text("reason"))
-    elif name == "whistle":
-        ids = [i for i in post.getlist("departments") if i.isdigit()]
-        depts = list(Department.objects.filter(pk__in=ids, subdistrict_id=case.subdistrict_id))
-        if not depts:
-            raise CaseError(_("请选择至少一个部门"))
-        services.whistle(case, actor=user, departments=depts, note=text("note", required=False))
-    elif name == "report_in":
-        from tongxin.cases.models import WhistleCall
-
-        call = (
-            WhistleCall.objects.filter(
-                case=case, department_id__in=sorted(scope_for(user).department_ids), reported_at__isnull=True
-            )
-            .order_by("pk")
-            .first()
-        )
-        if call is None:
-            raise CaseError(_("没有需要报到的吹哨"))
-        services.report_in(call, actor=user, note=text("note", required=False))
-    elif name == "resolve":
-        services.resolve(case, actor=user, result=text("result"))
-    elif name == "follow_up_call":
-        rating = post.get("rating", "")
-        if rating not in Rating.values:
-            raise CaseError(_("请选择回访评价"))
-        services.follow_up_call(case, actor=user, rating=rating, comment=text("comment", required=False))
-    elif name == "merge":
-        number = text("into")
-        target = (
-            Case.objects.visible_to(user)
-            .filter(Q(number=number) | Q(pk=number if number.isdigit() else 0))
-            .first()
-        )
-        if target is None:
-            raise CaseError(_("没有找到工单 %(n)s") % {"n": number})
-        services.merge(case, target, actor=user)
-    else:  # pragma: no cover - names come from available_actions
-        raise CaseError(_("未知操作"))
-
-
-FIELD_LABELS = {
-    "reason": _("原因"),
-    "result": _("办理结果"),
-    "into": _("目标工单号"),
-    "note": _("说明"),
-    "comment": _("意见"),
-}
+    return inp
 
 
 urlpatterns = [

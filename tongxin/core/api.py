@@ -7,13 +7,15 @@ Tokens are stored as SHA-256 hashes (:class:`tongxin.core.models.ApiToken`); iss
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema
@@ -36,7 +38,7 @@ class BearerToken(HttpBearer):
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
             .first()
         )
-        if row is None:
+        if row is None or row.user.is_locked:  # an operator-locked user's tokens stop working too
             return None
         if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
@@ -160,6 +162,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
         first = errors[0] if errors else {"code": "invalid", "message": str(_("输入无效")), "field": ""}
         return respond(request, 422, error_body("invalid", first["message"], first["field"], errors))
 
+    def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # the last line of defence: a number no column can hold (an id of 2^63) is the client's error, not a 500
+        return respond(request, 422, error_body("out_of_range", _("参数超出允许范围")))
+
     def on_auth(request: HttpRequest, exc: Exception) -> HttpResponse:
         return respond(request, 401, error_body("unauthenticated", _("请先登录或提供有效的令牌")))
 
@@ -178,6 +184,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (SchemaError, on_schema),
         (AuthenticationError, on_auth),
         (HttpError, on_http),
+        (OverflowError, on_out_of_range),
+        (DataError, on_out_of_range),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)
@@ -231,3 +239,117 @@ class Ref(Schema):
 
     id: int
     name: str
+
+
+# --- validation at the edge ------------------------------------------------------------------------------------
+
+# C0 controls and DEL: never in a query value; in a body string only tab, line feed and carriage return.
+QUERY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+API_PREFIX = "/api/"
+
+
+def _json_error(status: int, code: str, message: Any, field: str = "") -> HttpResponse:
+    return JsonResponse(
+        error_body(code, message, field), status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def _bad_string(value: Any, path: str = "") -> str | None:
+    """The path of the first string in a JSON value that holds a control character, else None."""
+    if isinstance(value, str):
+        return path if BODY_CONTROL.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if BODY_CONTROL.search(str(key)):
+                return where
+            found = _bad_string(item, where)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _bad_string(item, f"{path}.{i}" if path else str(i))
+            if found is not None:
+                return found
+    return None
+
+
+class ApiInputGuard:
+    """Refuse malformed input to /api/ before any view sees it, with the one error body (never a 500):
+
+    * a control character (NUL included) in a query value, or in a JSON or form string (tab and newlines allowed
+      in bodies) — 422 ``invalid_characters`` naming the field;
+    * a multipart body without a boundary, or one that does not parse — 400 ``bad_multipart``;
+    * a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` — 400 ``too_large``.
+
+    Answers that Django itself produces for /api/ paths outside any operation (404 of an unknown path) are given
+    the same JSON body instead of an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        refused = self.check(request)
+        if refused is not None:
+            return refused
+        response = self.get_response(request)
+        if response.status_code == 404 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return _json_error(404, "not_found", _("对象不存在或不在您的管辖范围内"))
+        return response
+
+    def check(self, request: HttpRequest) -> HttpResponse | None:
+        import json
+
+        from django.core.exceptions import RequestDataTooBig
+        from django.http.multipartparser import MultiPartParserError
+
+        for key, values in request.GET.lists():
+            for value in values:
+                if QUERY_CONTROL.search(value) or QUERY_CONTROL.search(key):
+                    return _json_error(
+                        422, "invalid_characters", _("参数 %(f)s 含有不允许的控制字符") % {"f": key}, key
+                    )
+        content_type = request.content_type or ""
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+            return None
+        try:
+            if content_type.startswith("multipart/"):
+                if "boundary=" not in request.META.get("CONTENT_TYPE", ""):
+                    return _json_error(400, "bad_multipart", _("multipart 请求缺少 boundary"))
+                form = request.POST
+            elif content_type == "application/x-www-form-urlencoded":
+                form = request.POST
+            else:
+                form = None
+                body = request.body
+        except RequestDataTooBig:
+            return _json_error(400, "too_large", _("请求内容过大"))
+        except MultiPartParserError:
+            return _json_error(400, "bad_multipart", _("multipart 请求格式错误"))
+        if form is not None:
+            for key, values in form.lists():
+                for value in values:
+                    if BODY_CONTROL.search(value):
+                        return _json_error(
+                            422, "invalid_characters", _("参数 %(f)s 含有不允许的控制字符") % {"f": key}, key
+                        )
+            return None
+        if content_type.endswith("json") and body:
+            try:
+                data = json.loads(body)
+            except (ValueError, RecursionError):
+                return None  # Ninja answers malformed JSON itself (one error body)
+            where = _bad_string(data)
+            if where is not None:
+                return _json_error(
+                    422,
+                    "invalid_characters",
+                    _("参数 %(f)s 含有不允许的控制字符") % {"f": where or "-"},
+                    where,
+                )
+        return None

@@ -11,3 +11,10 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("policy")
+
+        # Every Django admin write is audited (django.contrib.admin, listed first, has registered every model).
+        from django.contrib import admin
+
+        from tongxin.core.admin_site import audit_every_admin
+
+        audit_every_admin(admin.site)

@@ -92,6 +92,12 @@ def key_fingerprint(key: str | None = None) -> str:
     return hashlib.sha256(b"tongxin-pii-key-fingerprint:" + material.encode()).hexdigest()[:16]
 
 
+def known_fingerprints() -> set[str]:
+    """Fingerprints of every PII key this deployment can read with: the current one and PII_OLD_KEYS."""
+    old = getattr(settings, "PII_OLD_KEYS", {}) or {}
+    return {key_fingerprint(), *(key_fingerprint(secret) for secret in old.values())}
+
+
 def table_counts(target: Target) -> dict[str, int]:
     """Rows of every table in the public schema (exact counts)."""
     with target.connect() as conn:
@@ -147,6 +153,7 @@ def backup(directory: Path, *, target: Target | None = None, now: dt.datetime | 
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "database": target.name,
         "pii_key_fingerprint": key_fingerprint(),
+        "pii_key_id": str(getattr(settings, "PII_KEY_ID", "1")),
         "tables": table_counts(target),
     }
     (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -168,11 +175,11 @@ def restore(
     ``media_root``; returns the restored table counts (equal to the manifest's, or BackupError)."""
     target = target or Target.from_settings()
     manifest = read_manifest(backup_dir)
-    if manifest["pii_key_fingerprint"] != key_fingerprint():
+    if manifest["pii_key_fingerprint"] not in known_fingerprints():
         raise BackupError(
             "this backup was made under another PII_KEY (fingerprint "
-            f"{manifest['pii_key_fingerprint']}, configured {key_fingerprint()}): set the PII_KEY it was made with"
-            " (docs/operations.md, 'Key custody') or its encrypted fields cannot be read"
+            f"{manifest['pii_key_fingerprint']}, configured {key_fingerprint()}): set the PII_KEY it was made with,"
+            " or list it in PII_OLD_KEYS (docs/operations.md, 'Key custody'), or its encrypted fields cannot be read"
         )
     if create:
         with target.connect("postgres") as conn:

@@ -71,6 +71,7 @@ class DemoLogin:
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("admin", "系统管理员", "superuser", "全部数据与 Django 后台 /admin/"),
     DemoLogin("jiedao", "街道管理员", "subdistrict admin", "干河街道全部社区、网格、居民、诉求；审计日志"),
+    DemoLogin("shiji", "区/市管理员", "district/city admin", "仙桃市看板：各街道三率排名，下钻到街道和社区"),
     DemoLogin("mtc", "社区工作者", "community staff", "满庭春社区（5个小区、3个网格、约3万居民）"),
     DemoLogin("daxin", "社区工作者", "community staff", "大新社区（富丰新城，20栋、约2800户）"),
     DemoLogin(

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -31,14 +32,56 @@ current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _trusted(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    """``settings.TRUSTED_PROXIES`` (addresses or CIDRs) as networks."""
+    return _trusted(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
+
+
+def _address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as far as it can be trusted.
+
+    ``X-Forwarded-For`` is believed only when the peer (``REMOTE_ADDR``) is one of ``settings.TRUSTED_PROXIES``;
+    the list is then read from the right, skipping the trusted proxies themselves, and the first address not
+    trusted is the client (an address the client put at the left is never taken on its word). Without trusted
+    proxies the header is ignored: a client cannot choose the IP that the audit log and the lockout record.
+    """
     if request is None:
         return None
-    # Behind a trusted proxy the real client is the first X-Forwarded-For entry.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    peer = _address(request.META.get("REMOTE_ADDR") or "")
+    if peer is None:
+        return None
+    networks = trusted_proxies()
+
+    def trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(addr in net for net in networks if net.version == addr.version)
+
+    if not networks or not trusted(peer):
+        return peer.compressed
+    hops = [h for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    client = peer
+    for hop in reversed(hops):
+        addr = _address(hop)
+        if addr is None:
+            break  # a malformed entry: what lies left of it is the client's own text
+        client = addr
+        if not trusted(addr):
+            break
+    return client.compressed
 
 
 class RequestContextMiddleware:

@@ -57,6 +57,7 @@ class AuditLog(models.Model):
         EXPORT = "export", _("导出")
         LOGIN = "login", _("登录")
         TRANSITION = "transition", _("状态变更")
+        ARCHIVE = "archive", _("归档")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -75,6 +76,9 @@ class AuditLog(models.Model):
     before = models.JSONField(_("修改前"), null=True, blank=True)
     after = models.JSONField(_("修改后"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("来源IP"), null=True, blank=True)
+    # Tamper evidence (tongxin.core.audit): each row's hash covers its content and the previous row's hash.
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -125,6 +129,30 @@ class ApiToken(models.Model):
         return token, key
 
 
+def private_storage() -> Any:
+    """Files that only the app reads (uploaded imports): under ``PRIVATE_ROOT``, outside ``MEDIA_ROOT``, no URL."""
+    from django.core.files.storage import FileSystemStorage
+
+    class PrivateStorage(FileSystemStorage):
+        # read the setting on every use (tests and deployments may change it after import)
+        @property  # type: ignore[override]
+        def base_location(self) -> str:
+            from django.conf import settings
+
+            return str(settings.PRIVATE_ROOT)
+
+        @property  # type: ignore[override]
+        def location(self) -> str:
+            import os
+
+            return os.path.abspath(self.base_location)
+
+        def url(self, name: str | None) -> str:
+            raise ValueError("private files have no URL")
+
+    return PrivateStorage()
+
+
 class ImportJob(models.Model):
     """A registry import (一表) run in the background; nothing is written unless every row is valid."""
 
@@ -136,7 +164,8 @@ class ImportJob(models.Model):
         ERROR = "error", _("系统错误")
 
     kind = models.CharField(_("导入类型"), max_length=20)
-    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/")
+    # Kept outside MEDIA_ROOT (never served by URL) and deleted when the import ends: it holds clear id numbers.
+    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/", storage=private_storage, blank=True)
     original_name = models.CharField(_("原文件名"), max_length=200)
     created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

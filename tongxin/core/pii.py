@@ -1,7 +1,8 @@
 """Personal data: 身份证号 (GB 11643) validation, masking, encryption at rest and keyed lookup hashes.
 
-Values are encrypted with AES-GCM under a key derived from ``settings.PII_KEY``; exact lookups use a separate
-HMAC-SHA256 of the normalised value, so the database never needs the clear text to find a person. The masked
+Values are encrypted with AES-GCM (or SM4-GCM) under a key derived from ``settings.PII_KEY``, each value naming
+its key version so keys can be rotated (see "encryption at rest" below); exact lookups use a separate keyed hash
+(HMAC-SHA256 or HMAC-SM3) of the normalised value, so the database never needs the clear text to find a person. The masked
 form (first 3 and last 4 characters) is computed on the server and stored, so list pages never decrypt.
 """
 
@@ -17,6 +18,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -133,10 +135,89 @@ mask_id_number = mask
 mask_phone = mask
 
 
-@lru_cache(maxsize=4)
-def _keys(secret: str) -> tuple[AESGCM, bytes]:
-    material = hashlib.sha512(secret.encode()).digest()
-    return AESGCM(material[:32]), material[32:]
+# --- encryption at rest -----------------------------------------------------------------------------------------
+#
+# A value is stored as ``<key id>:<cipher>:<base64(nonce || ciphertext+tag)>``: the key id names the key it was
+# encrypted under (``PII_KEY_ID`` for ``PII_KEY``; older keys stay readable through ``PII_OLD_KEYS``) and the
+# cipher is ``a`` (AES-256-GCM, the default) or ``s`` (SM4-GCM, 国密, ``PII_CIPHER=sm4-gcm``). A value without a
+# prefix predates key versions: key id "1", AES-GCM. ``manage.py rotate_pii_key`` re-encrypts every value that is
+# not under the current key and cipher, in batches, while the app runs.
+#
+# Lookup hashes are keyed separately (``PII_LOOKUP_KEY``, by default the secret of key id "1") so that rotating the
+# encryption key does not change them: an exact search keeps working during and after a rotation. Their algorithm
+# is HMAC-SHA256 or, with ``PII_LOOKUP_HASH=hmac-sm3``, HMAC-SM3.
+
+CIPHERS = {"aes-gcm": "a", "sm4-gcm": "s"}
+LEGACY_KEY_ID = "1"
+
+
+class PIIKeyError(PIIError):
+    """An encrypted value names a key that is not configured (or the key is wrong)."""
+
+
+def _material(secret: str) -> bytes:
+    return hashlib.sha512(secret.encode()).digest()
+
+
+def key_ring() -> dict[str, str]:
+    """Key id -> secret: the current ``PII_KEY`` under ``PII_KEY_ID`` and every ``PII_OLD_KEYS`` entry."""
+    ring = dict(getattr(settings, "PII_OLD_KEYS", {}) or {})
+    ring[current_key_id()] = settings.PII_KEY
+    return ring
+
+
+def current_key_id() -> str:
+    return str(getattr(settings, "PII_KEY_ID", LEGACY_KEY_ID) or LEGACY_KEY_ID)
+
+
+def current_cipher() -> str:
+    name = str(getattr(settings, "PII_CIPHER", "aes-gcm") or "aes-gcm").lower()
+    if name not in CIPHERS:
+        raise PIIKeyError(f"PII_CIPHER {name!r} is not one of {', '.join(CIPHERS)}")
+    return CIPHERS[name]
+
+
+@lru_cache(maxsize=16)
+def _aead(secret: str, cipher: str) -> Any:
+    material = _material(secret)
+    if cipher == "a":
+        return AESGCM(material[:32])
+    return _SM4GCM(material[:16])
+
+
+class _SM4GCM:
+    """SM4 in GCM mode (cryptography's OpenSSL binding), with AESGCM's encrypt/decrypt shape."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: None) -> bytes:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        enc = Cipher(algorithms.SM4(self.key), modes.GCM(nonce)).encryptor()
+        return enc.update(data) + enc.finalize() + enc.tag
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: None) -> bytes:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        dec = Cipher(algorithms.SM4(self.key), modes.GCM(nonce, data[-16:])).decryptor()
+        return dec.update(data[:-16]) + dec.finalize()
+
+
+def parse_token(token: str) -> tuple[str, str, str]:
+    """``(key id, cipher, payload)`` of a stored value."""
+    parts = token.split(":", 2)
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    return LEGACY_KEY_ID, "a", token
+
+
+def is_current(token: str) -> bool:
+    """Whether ``token`` is already under the current key and cipher (nothing for a rotation to do)."""
+    if not token:
+        return True
+    key_id, cipher, _payload = parse_token(token)
+    return key_id == current_key_id() and cipher == current_cipher()
 
 
 class _Nonces:
@@ -168,28 +249,62 @@ os.register_at_fork(after_in_child=_nonces.reset)
 
 
 def encrypt(value: str) -> str:
-    """Encrypt with AES-GCM under PII_KEY; output is ``base64(nonce || ciphertext)``."""
+    """Encrypt under the current key and cipher: ``<key id>:<cipher>:base64(nonce || ciphertext)``."""
     if not value:
         return ""
-    aes, _mac = _keys(settings.PII_KEY)
+    cipher = current_cipher()
     nonce = _nonces.take()
-    return base64.b64encode(nonce + aes.encrypt(nonce, value.encode(), None)).decode()
+    blob = nonce + _aead(settings.PII_KEY, cipher).encrypt(nonce, value.encode(), None)
+    return f"{current_key_id()}:{cipher}:{base64.b64encode(blob).decode()}"
 
 
 def decrypt(token: str) -> str:
     if not token:
         return ""
-    aes, _mac = _keys(settings.PII_KEY)
-    blob = base64.b64decode(token)
-    return aes.decrypt(blob[:12], blob[12:], None).decode()
+    key_id, cipher, payload = parse_token(token)
+    secret = key_ring().get(key_id)
+    if secret is None:
+        raise PIIKeyError(
+            f"personal data encrypted under key {key_id!r}, which is not configured (PII_OLD_KEYS)"
+        )
+    if cipher not in CIPHERS.values():
+        raise PIIKeyError(f"unknown cipher {cipher!r}")
+    blob = base64.b64decode(payload)
+    return _aead(secret, cipher).decrypt(blob[:12], blob[12:], None).decode()
+
+
+def reencrypt(token: str) -> str:
+    """``token`` under the current key and cipher (unchanged when it already is)."""
+    return token if is_current(token) else encrypt(decrypt(token))
+
+
+@lru_cache(maxsize=4)
+def _lookup_key(secret: str) -> bytes:
+    return _material(secret)[32:]
+
+
+def lookup_secret() -> str:
+    explicit = getattr(settings, "PII_LOOKUP_KEY", "")
+    if explicit:
+        return str(explicit)
+    ring = key_ring()
+    return ring.get(LEGACY_KEY_ID, settings.PII_KEY)
 
 
 def lookup_hash(value: str) -> str:
-    """Keyed hash for exact lookup; the same value always gives the same hash under one PII_KEY."""
+    """Keyed hash for exact lookup; the same value always gives the same hash under one lookup key."""
     if not value:
         return ""
-    _aes, mac_key = _keys(settings.PII_KEY)
-    return hmac.new(mac_key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+    data = value.strip().upper().encode()
+    key = _lookup_key(lookup_secret())
+    if str(getattr(settings, "PII_LOOKUP_HASH", "hmac-sha256")).lower() == "hmac-sm3":
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives import hmac as crypto_hmac
+
+        mac = crypto_hmac.HMAC(key, hashes.SM3())
+        mac.update(data)
+        return mac.finalize().hex()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def generate_id_number(region_prefix: str, birth: dt.date, sequence: int, female: bool) -> str:
@@ -198,3 +313,72 @@ def generate_id_number(region_prefix: str, birth: dt.date, sequence: int, female
     gender_digit = (sequence // 100) % 5 * 2 + (0 if female else 1)
     first17 = f"{region_prefix}{birth:%Y%m%d}{seq:02d}{gender_digit}"
     return first17 + id_check_char(first17)
+
+
+# --- personal numbers inside free text ---------------------------------------------------------------------------
+# A run of digits with the separators people type between groups (spaces, dashes, dots, full-width forms):
+# ``139 1234 5678``, ``139-1234-5678``, ``+86 139…``, ``429004 19800101 0015``, ``010-6512 3456``.
+_SEP = r"(?:\s*[-‐‑‒–—―.·/]\s*|\s+)?"
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z０-９])(?:[+＋]\s*86" + _SEP + r")?[0-9０-９](?:" + _SEP + r"[0-9０-９]){6,19}"
+    r"(?:" + _SEP + r"[Xx×Ｘｘ])?(?![0-9A-Za-z０-９])"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A personal number found in free text: where (``start``/``end`` in the text), what (``kind``: ``"phone"``
+    or ``"id_number"``) and its digits without separators (``value``)."""
+
+    start: int
+    end: int
+    kind: str
+    value: str
+
+
+def _classify(digits: str) -> str:
+    if digits.startswith("86") and len(digits) == 13 and PHONE_RE.match(digits[2:]):
+        return "phone"
+    if PHONE_RE.match(digits):
+        return "phone"
+    if len(digits) == 18 and digits[:17].isdigit() and digits[:2] in PROVINCE_PREFIXES:
+        return "id_number"
+    if len(digits) == 15 and digits.isdigit() and digits[:2] in PROVINCE_PREFIXES:
+        return "id_number"  # the old 15-digit id number
+    if digits.startswith("0") and 10 <= len(digits) <= 12 and LANDLINE_RE.match(digits):
+        return "phone"
+    return ""
+
+
+def find_in_text(text: str) -> list[Found]:
+    """Phones (mobile, landline) and id numbers in ``text``, however they are spaced or dashed."""
+    import unicodedata
+
+    out: list[Found] = []
+    for m in _NUMBER_IN_TEXT.finditer(text or ""):
+        raw = unicodedata.normalize("NFKC", m.group(0)).replace("×", "X")
+        digits = re.sub(r"[^0-9Xx]", "", raw.removeprefix("+").lstrip()).upper()
+        kind = _classify(digits)
+        if kind == "phone" and len(digits) == 13:
+            digits = digits[2:]  # +86
+        if kind:
+            out.append(Found(m.start(), m.end(), kind, digits))
+    return out
+
+
+def mask_in_text(text: str) -> str:
+    """``text`` with every phone and id number found by :func:`find_in_text` masked (first 3 and last 4
+    digits kept: ``139****5678``)."""
+    if not text:
+        return text or ""
+    found = find_in_text(text)
+    if not found:
+        return text
+    parts: list[str] = []
+    last = 0
+    for f in found:
+        parts.append(text[last : f.start])
+        parts.append(mask(f.value))
+        last = f.end
+    parts.append(text[last:])
+    return "".join(parts)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
     path("healthz", ops.healthz, name="healthz"),
     path("metrics", ops.metrics_view, name="metrics"),
+    path("captcha.png", views.captcha_image, name="captcha"),
     *(
         path(
             route,

@@ -1,7 +1,8 @@
 """Dashboard exports: an .xlsx workbook (openpyxl) and a monthly PDF report with charts (reportlab).
 
-The PDF uses reportlab's own chart drawing and the Adobe CID font STSong-Light for Chinese, so it needs no font
-file and no system package.
+The PDF uses reportlab's own chart drawing and embeds a subset of WenQuanYi Micro Hei (a TrueType font shipped by
+the PyPI package ``paperang-p2-fonts-cjk``), so it renders the same on any machine, with no font installed and no
+system package: the characters used (Chinese, "·", "—") travel inside the file.
 """
 
 from __future__ import annotations
@@ -10,10 +11,33 @@ import io
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from tongxin.core import pdf as pdf_font
+from tongxin.core.exports import PERCENT, append
 from tongxin.dashboard.data import RATE_NAMES, Report, pct, rate_labels
 
-CJK_FONT = "STSong-Light"
+CJK_FONT = pdf_font.CJK_FONT
+register_cjk_font = pdf_font.cjk_font
+
+
+# The overview sheet's counters in the words a leader uses (a key without a label shows as is).
+COUNTER_LABELS = {
+    "received": _lazy("受理量"),
+    "responded": _lazy("已响应"),
+    "responded_in_time": _lazy("按时响应"),
+    "assigned": _lazy("已派单"),
+    "resolved": _lazy("已办结"),
+    "resolved_in_time": _lazy("按时办结"),
+    "reopened": _lazy("重新办理"),
+    "closed": _lazy("已关闭"),
+    "rated": _lazy("已评价"),
+    "satisfied": _lazy("满意"),
+    "basically_satisfied": _lazy("基本满意"),
+    "dissatisfied": _lazy("不满意"),
+    "suggestion_received": _lazy("收到建议"),
+    "suggestion_rectified": _lazy("建议已整改"),
+}
 
 
 def xlsx(report: Report) -> bytes:
@@ -24,27 +48,25 @@ def xlsx(report: Report) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = _("总览")
-    ws.append([_("区域"), report.region.name])
-    ws.append([_("时段"), f"{report.start} — {report.end}"])
+    append(ws, [_("区域"), report.region.name])
+    append(ws, [_("时段"), f"{report.start} — {report.end}"])
     ws.append([])
-    ws.append([_("指标"), _("数值")])
+    append(ws, [_("指标"), _("数值")])
     for k in RATE_NAMES:
-        ws.append([str(labels[k]), report.rates.get(k)])
+        append(ws, [str(labels[k]), report.rates.get(k)], {1: PERCENT})
     for k, v in report.counters.items():
-        ws.append([k, v])
-    ws.append([_("在办"), report.open_cases])
-    ws.append([_("超期"), report.overdue_cases])
-    for row in ws.iter_rows(min_row=5, max_row=4 + len(RATE_NAMES), min_col=2, max_col=2):
-        for cell in row:
-            cell.number_format = "0.0%"
+        append(ws, [str(COUNTER_LABELS.get(k, k)), v])
+    append(ws, [_("在办"), report.open_cases])
+    append(ws, [_("超期"), report.overdue_cases])
 
-    def sheet(title: str, header: list[str], rows: list[list[Any]]) -> None:
+    def sheet(title: str, header: list[str], rows: list[list[Any]], percent: tuple[int, ...] = ()) -> None:
         s = wb.create_sheet(title)
-        s.append(header)
+        append(s, header)
         for cell in s[1]:
             cell.font = Font(bold=True)
+        formats = dict.fromkeys(percent, PERCENT)
         for r in rows:
-            s.append(r)
+            append(s, r, formats)
 
     rate_header = [str(labels[k]) for k in ("response", "resolution", "satisfaction", "composite")]
     rate_keys = ("response", "resolution", "satisfaction", "composite")
@@ -52,12 +74,14 @@ def xlsx(report: Report) -> bytes:
         _("趋势"),
         [_("时段"), _("受理量"), *rate_header],
         [[t["label"], t["received"], *[t["rates"][k] for k in rate_keys]] for t in report.trend],
+        percent=(2, 3, 4, 5),
     )
     sheet(_("渠道"), [_("渠道"), _("受理量")], [[c["name"], c["received"]] for c in report.channels])
     sheet(
         _("类别"),
         [_("类别"), _("受理量"), *rate_header],
         [[c["name"], c["received"], *[c["rates"][k] for k in rate_keys]] for c in report.categories],
+        percent=(2, 3, 4, 5),
     )
     sheet(
         _("网格排名"),
@@ -66,6 +90,7 @@ def xlsx(report: Report) -> bytes:
             [i + 1, g["name"], g["received"], *[g["rates"][k] for k in rate_keys]]
             for i, g in enumerate(report.grids)
         ],
+        percent=(3, 4, 5, 6),
     )
     sheet(
         _("吹哨报到"),
@@ -90,6 +115,7 @@ def xlsx(report: Report) -> bytes:
             ]
             for d in report.departments
         ],
+        percent=(4,),
     )
     sheet(_("党员接单"), [_("党员/志愿者"), _("认领数")], [[m["name"], m["claims"]] for m in report.members])
     out = io.BytesIO()
@@ -105,12 +131,9 @@ def pdf(report: Report) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    register_cjk_font()
     h1 = ParagraphStyle("h1", fontName=CJK_FONT, fontSize=18, leading=24, spaceAfter=6)
     h2 = ParagraphStyle("h2", fontName=CJK_FONT, fontSize=13, leading=18, spaceBefore=10, spaceAfter=4)
     body = ParagraphStyle("body", fontName=CJK_FONT, fontSize=10, leading=14)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from tongxin.cases.choices import OPEN_STATES
 from tongxin.cases.models import Case
 from tongxin.core import policy
+from tongxin.core.exports import attachment
 from tongxin.core.replica import reads_from_replica
 from tongxin.party.models import PartyMember
 from tongxin.regions.models import Grid
@@ -236,7 +237,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(
         body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="tongxin-{region.pk}-{start}-{end}.xlsx"'
+    response["Content-Disposition"] = attachment(f"{region.name}-诉求统计-{start:%Y%m%d}-{end:%Y%m%d}.xlsx")
     return response
 
 
@@ -263,5 +264,5 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
         AuditLog.Action.EXPORT, region, after={"what": "report.pdf", "start": str(start), "end": str(end)}
     )
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="tongxin-report-{region.pk}-{start:%Y-%m}.pdf"'
+    response["Content-Disposition"] = attachment(f"{region.name}-诉求办理月报-{start:%Y年%m月}.pdf")
     return response

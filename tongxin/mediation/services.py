@@ -321,13 +321,11 @@ def agreement_pdf(dispute: Dispute) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    from tongxin.core.pdf import cjk_font
+
+    font = cjk_font()  # embedded: the agreement prints the same anywhere
     h1 = ParagraphStyle("h1", fontName=font, fontSize=18, leading=26, alignment=1, spaceAfter=10)
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18)
     agreement = dispute.agreement

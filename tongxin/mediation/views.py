@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tongxin.core import policy
+from tongxin.core.exports import attachment
 from tongxin.mediation import services
 from tongxin.mediation.choices import DisputeKind, DisputeSource, DisputeState, PartyRole
 from tongxin.mediation.models import Dispute, DisputeParty, Mediator
@@ -151,7 +152,7 @@ def from_case(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         _error(request, exc)
-        return redirect("cases:detail", pk=pk)
+        return redirect("cases:case_detail", pk=pk)
     messages.success(request, _("已转入矛盾调解"))
     return redirect("mediation:detail", pk=d.pk)
 
@@ -165,7 +166,7 @@ def agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("尚未达成协议"))
         return redirect("mediation:detail", pk=pk)
     response = HttpResponse(services.agreement_pdf(d), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="agreement-{d.number}.pdf"'
+    response["Content-Disposition"] = attachment(f"人民调解协议书-{d.number}.pdf")
     return response
 
 

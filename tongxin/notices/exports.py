@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core import audit, policy
+from tongxin.core.exports import append
 from tongxin.core.models import AuditLog
 from tongxin.notices.choices import EventType, ReceiptChannel, ReceiptStatus
 from tongxin.notices.coverage import receipts_for
@@ -88,10 +89,10 @@ def export_receipts(user: Any, notice: Notice) -> tuple[bytes, str]:
     policy.require(user, "notices.export_receipts", notice)
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(_("回执清单"))
-    ws.append(headers(notice))
+    append(ws, headers(notice))
     n = 0
     for row in rows(user, notice):
-        ws.append(row)
+        append(ws, row)
         n += 1
     out = io.BytesIO()
     wb.save(out)

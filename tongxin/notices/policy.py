@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core import media
 from tongxin.core.policy import AUTHENTICATED, Rule, describe_roles, register, role_provider
 from tongxin.regions.choices import STAFF_ROLES
 from tongxin.regions.policy import MANAGERS, PARTY_MEMBER, PLACES, REGISTRY, InScope
@@ -295,3 +296,17 @@ register(
         reason=_("通知已结束"),
     ),
 )
+
+
+def _attachment(path: str) -> list[tuple[str, Any]] | None:
+    """A notice's attachment (``/media/notices/…``): for the staff and leaders the notice reaches, and the
+    households it was sent to."""
+    from tongxin.notices.models import NoticeAttachment
+
+    found = NoticeAttachment.objects.select_related("notice").filter(file=path).first()
+    if found is None:
+        return None
+    return [("notices.view", found.notice), ("notices.view_mine", found.notice)]
+
+
+media.register("notices/", _attachment)

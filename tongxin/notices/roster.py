@@ -191,7 +191,7 @@ def install() -> None:
                 imports.Column("单元", "entrance", False, "2单元"),
                 imports.Column("楼层", "floor", False, ""),
                 imports.Column("职责", "role", True, "单元长"),
-                imports.Column("身份证号", "id_number", True, "429004198001010012"),
+                imports.Column("身份证号", "id_number", True, "429004198001010015"),
                 imports.Column("下沉干部", "cadre", False, "否"),
             ],
         )

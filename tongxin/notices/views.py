@@ -140,9 +140,9 @@ def notice_export(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    from urllib.parse import quote
+    from tongxin.core.exports import attachment
 
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = attachment(filename)
     return response
 
 

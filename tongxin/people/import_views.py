@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tongxin.core import policy
+from tongxin.core.exports import attachment
 from tongxin.core.models import ImportJob
 from tongxin.people import imports
 from tongxin.regions.choices import RegionKind
@@ -103,7 +104,9 @@ def import_status(request: HttpRequest, pk: int) -> JsonResponse:
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
     response = HttpResponse(imports.errors_csv(job), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    response["Content-Disposition"] = attachment(
+        f"导入错误-{job.original_name.rsplit('.', 1)[0]}-{job.pk}.csv"
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -113,7 +116,7 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in imports.KINDS:
         raise Http404
     response = HttpResponse(imports.template_workbook(kind), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="template-{kind}.xlsx"'
+    response["Content-Disposition"] = attachment(f"{imports.KINDS[kind].label}导入模板.xlsx")
     return response
 
 

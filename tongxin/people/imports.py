@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tongxin.core import audit, pii, policy
+from tongxin.core.exports import append, csv_row
 from tongxin.core.models import AuditLog, ImportJob
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident, Tag
@@ -91,7 +92,7 @@ KINDS: dict[str, KindSpec] = {
         gettext_lazy("家庭"),
         [
             *PLACE_COLUMNS,
-            Column("户主身份证号", "head_id", True, "429004198001010012"),
+            Column("户主身份证号", "head_id", True, "429004198001010015"),
             Column("户号", "household_number", False, "H0001"),
             Column("入住日期", "started_on", False, "2020-05-01"),
             *DWELLING_EXTRA,
@@ -102,7 +103,7 @@ KINDS: dict[str, KindSpec] = {
         gettext_lazy("居民"),
         [
             Column("姓名", "name", True, "张三"),
-            Column("身份证号", "id_number", True, "429004198001010012"),
+            Column("身份证号", "id_number", True, "429004198001010015"),
             Column("联系电话", "phone", False, "13900000001"),
             Column("人口类型", "residence_status", True, "户籍"),
             Column("标签", "tags", False, "独居老人、残疾人"),
@@ -118,7 +119,7 @@ KINDS: dict[str, KindSpec] = {
         "party_members",
         gettext_lazy("党员"),
         [
-            Column("身份证号", "id_number", True, "429004198001010012"),
+            Column("身份证号", "id_number", True, "429004198001010015"),
             Column("党员类型", "member_type", True, "在职党员"),
             Column("所在组织", "organisation", False, ""),
             Column("工作单位", "employer", False, "仙桃市住房和城乡建设局"),
@@ -1539,8 +1540,11 @@ def run_import(
         job.status = ImportJob.Status.ERROR
         job.errors = [{"row": 0, "column": "", "message": _("系统错误：%(e)s") % {"e": type(e).__name__}}]
     job.finished_at = timezone.now()
+    if job.file:  # the upload holds clear id numbers and phones: gone once the import has ended, either way
+        job.file.delete(save=False)
     job.save(
         update_fields=[
+            "file",
             "status",
             "errors",
             "total_rows",
@@ -1574,7 +1578,7 @@ def template_workbook(kind: str) -> bytes:
         cell = ws.cell(row=1, column=i, value=col.header)
         cell.font = Font(bold=True, color="B3261E" if col.required else "000000")
         ex = ws.cell(row=2, column=i, value=col.example)
-        ex.number_format = "@"
+        ex.data_type, ex.number_format = "s", "@"
         ws.column_dimensions[cell.column_letter].width = max(
             12, len(col.header) * 2 + 4, len(col.example) + 4
         )
@@ -1589,7 +1593,7 @@ def errors_csv(job: ImportJob) -> bytes:
     w = csv.writer(buf)
     w.writerow([_("行号"), _("列"), _("问题")])
     for e in job.errors or []:
-        w.writerow([e.get("row", ""), e.get("column", ""), e.get("message", "")])
+        w.writerow(csv_row([e.get("row", ""), e.get("column", ""), e.get("message", "")]))
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -1637,10 +1641,10 @@ def roster_workbook(dwellings: models.QuerySet[Dwelling], title: str) -> tuple[b
 
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet(title[:31] or "roster")
-    ws.append([*ROSTER_HEADERS, *(h for x in ROSTER_EXTRA for h in x.headers)])
+    append(ws, [*ROSTER_HEADERS, *(h for x in ROSTER_EXTRA for h in x.headers)])
     n = 0
     for row in roster_rows(dwellings):
-        ws.append(row)
+        append(ws, row)
         n += 1
     out = io.BytesIO()
     wb.save(out)

@@ -58,13 +58,24 @@ class RegionsLoader:
         self.ctx = ctx
 
     def _places(self) -> None:
+        # 仙桃市 (a county-level city: its subdistricts sit right under it) above 干河街道, with a second, quiet
+        # subdistrict so the city's dashboard has subdistricts to rank (issue 15)
+        city = Region.objects.create(
+            kind=Region.Kind.CITY, name=demo_data.CITY_NAME, code=demo_data.CITY_CODE
+        )
+        self.ctx.data["city"] = city
         sub = Region.objects.create(
             kind=Region.Kind.SUBDISTRICT,
             name=demo_data.SUBDISTRICT_NAME,
             code=demo_data.SUBDISTRICT_CODE,
             latitude=30.3610,
             longitude=113.4320,
+            parent=city,
         )
+        neighbour = Region.objects.create(
+            kind=Region.Kind.SUBDISTRICT, name="龙华山街道", code="429004002", parent=city
+        )
+        Region.objects.create(kind=Region.Kind.COMMUNITY, name="龙华山社区", code="001", parent=neighbour)
         self.subdistrict = self.ctx.data["subdistrict"] = sub
         root = math.sqrt(self.scale)
         for cspec in demo_data.COMMUNITIES:

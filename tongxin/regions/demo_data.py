@@ -37,6 +37,8 @@ class CommunitySpec:
     grid_names: tuple[str, ...]
 
 
+CITY_NAME = "仙桃市"
+CITY_CODE = "429004"
 SUBDISTRICT_NAME = "干河街道"
 SUBDISTRICT_CODE = "429004001"  # 6-digit 仙桃市 + 3-digit subdistrict
 

@@ -97,14 +97,15 @@ class DeviceInScope:
 
 
 class CaseVisible:
-    """A case the user may see (the cases app's own visibility rule)."""
+    """A case raised by a device alert that the user may see (the cases app's own visibility rule)."""
 
-    description = _("本人可见的工单")
+    description = _("本人可见的、由设备告警生成的工单")
 
     def filter(self, qs: QuerySet, user: Any) -> QuerySet:
         from tongxin.cases.querysets import case_visibility_q
+        from tongxin.sensors.models import Alert
 
-        return qs.filter(case_visibility_q(user))
+        return qs.filter(case_visibility_q(user), pk__in=Alert.objects.values("case_id"))
 
     def test(self, user: Any, obj: Any) -> bool:
         from tongxin.cases.models import Case

@@ -54,6 +54,7 @@ def test_every_demo_login_can_log_in_with_the_documented_password(demo):
     assert set(users) == {d.username for d in foundation}
     assert [u for u, obj in users.items() if obj.is_superuser] == ["admin"]
     staff = {
+        "shiji",
         "jiedao",
         "mtc",
         "daxin",
@@ -78,6 +79,7 @@ def test_each_login_holds_its_role_on_the_right_node(demo):
 
     mtc_grids = list(Grid.objects.filter(community__name="满庭春社区").order_by("code"))
     assert node("jiedao") == ("subdistrict_admin", "干河街道")
+    assert node("shiji") == ("district_admin", "仙桃市")  # above 干河街道 and 龙华山街道 (issue 15)
     assert node("mtc") == ("community_staff", "满庭春社区")
     assert node("daxin") == ("community_staff", "大新社区")
     for i, grid in enumerate(mtc_grids, start=1):

@@ -66,7 +66,7 @@ def test_unknown_revoked_and_inactive_tokens_get_401(world):
     assert bearer("not-a-real-key").get("/api/v1/me").status_code == 401
     assert bearer(inactive_key).get("/api/v1/me").status_code == 401
     # when the token is revoked through the API, by the token itself
-    token_id = bearer(key).get("/api/v1/tokens").json()[0]["id"]
+    token_id = bearer(key).get("/api/v1/tokens").json()["items"][0]["id"]
     assert bearer(key).delete(f"/api/v1/tokens/{token_id}").status_code == 204
     # then it no longer works, is kept (not deleted) and the revocation is audited
     assert bearer(key).get("/api/v1/me").status_code == 401
@@ -89,7 +89,7 @@ def test_tokens_are_issued_from_a_session_only_and_shown_once(world):
     assert bearer(key).get("/api/v1/me").json()["username"] == "staff_a"
     stored = ApiToken.objects.get(pk=body["id"])
     assert stored.key_hash == ApiToken.hash_key(key) and key not in str(stored.__dict__)
-    listed = session.get("/api/v1/tokens").json()
+    listed = session.get("/api/v1/tokens").json()["items"]
     assert [t["id"] for t in listed] == [body["id"]] and "key" not in listed[0]
     assert AuditLog.objects.filter(
         action="create", object_type="core.apitoken", actor=world.users["staff_a"]
@@ -108,7 +108,7 @@ def test_a_user_cannot_see_or_revoke_someone_elses_token(world):
     token, key = ApiToken.issue(world.users["staff_b"], "b")
     # when staff A lists tokens or tries to revoke B's
     session = world.client("staff_a")
-    assert session.get("/api/v1/tokens").json() == []
+    assert session.get("/api/v1/tokens").json()["items"] == []
     # then it is not found and stays valid
     assert session.delete(f"/api/v1/tokens/{token.pk}").status_code == 404
     assert bearer(key).get("/api/v1/me").status_code == 200

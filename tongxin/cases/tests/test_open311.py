@@ -26,7 +26,7 @@ ATTRS = [
 
 
 def setup_client(world):
-    Category.objects.filter(service_code="repairs-leak").update(attributes=ATTRS)
+    Category.objects.filter(service_code="parking").update(attributes=ATTRS)
     _, key = ApiToken.issue(world.users["staff_a"], "open311 client")
     return Client(), key
 
@@ -50,11 +50,11 @@ def test_round_trip_in_xml(world):
     assert {f.text for f in endpoint.findall("formats/format")} == {"text/xml", "application/json"}
     # list services
     services_xml = xml(client.get(f"{BASE}services.xml"))
-    leak = next(s for s in services_xml.findall("service") if s.findtext("service_code") == "repairs-leak")
+    leak = next(s for s in services_xml.findall("service") if s.findtext("service_code") == "parking")
     assert leak.findtext("metadata") == "true" and leak.findtext("type") == "realtime"
-    assert leak.findtext("group") == "房屋报修"
+    assert leak.findtext("group") == "物业服务"
     # service definition with its attributes
-    definition = xml(client.get(f"{BASE}services/repairs-leak.xml"))
+    definition = xml(client.get(f"{BASE}services/parking.xml"))
     attrs = definition.findall("attributes/attribute")
     assert [a.findtext("code") for a in attrs] == ["where", "floors"]
     assert [v.findtext("key") for v in attrs[0].findall("values/value")] == ["roof", "pipe"]
@@ -63,7 +63,7 @@ def test_round_trip_in_xml(world):
         f"{BASE}requests.xml",
         {
             "api_key": key,
-            "service_code": "repairs-leak",
+            "service_code": "parking",
             "address_string": "锦绣江山3栋2单元501",
             "description": "楼顶漏水，联系我13912345678",
             "attribute[where]": "roof",
@@ -90,15 +90,15 @@ def test_round_trip_in_xml(world):
     # fetch by id
     got = xml(client.get(f"{BASE}requests/{request_id}.xml")).find("request")
     assert got.findtext("status") == "open"
-    assert got.findtext("service_code") == "repairs-leak"
-    assert got.findtext("address") == "锦绣江山3栋"
+    assert got.findtext("service_code") == "parking"
+    assert got.findtext("address") == "锦绣江山"  # coarsened to the estate
     assert got.findtext("media_url") == "https://example.org/p/1.jpg"
     # no personal data: no name, no phone, no dwelling number, phone digits masked in the text
     body = client.get(f"{BASE}requests/{request_id}.xml").content.decode()
     for secret in ("赵", "13912345678", "501", "zhao@example.com", world.residents["a1"].name):
         assert secret not in body, secret
     # fetch by filters
-    listed = xml(client.get(f"{BASE}requests.xml", {"service_code": "repairs-leak", "status": "open"}))
+    listed = xml(client.get(f"{BASE}requests.xml", {"service_code": "parking", "status": "open"}))
     assert [x.findtext("service_request_id") for x in listed.findall("request")] == [request_id]
     assert xml(client.get(f"{BASE}requests.xml", {"status": "closed"})).findall("request") == []
 
@@ -108,15 +108,15 @@ def test_round_trip_in_json_and_status_mapping(world):
     d = client.get(f"{BASE}discovery.json").json()
     assert d["endpoints"][0]["specification"].endswith("GeoReport_v2")
     codes = [s["service_code"] for s in client.get(f"{BASE}services.json").json()]
-    assert "repairs-leak" in codes and "environment" in codes
-    definition = client.get(f"{BASE}services/repairs-leak.json").json()
-    assert definition["service_code"] == "repairs-leak"
+    assert "parking" in codes and "environment" in codes
+    definition = client.get(f"{BASE}services/parking.json").json()
+    assert definition["service_code"] == "parking"
     assert definition["attributes"][0]["required"] is True
     r = client.post(
         f"{BASE}requests.json",
         {
             "api_key": key,
-            "service_code": "repairs-leak",
+            "service_code": "parking",
             "address_id": str(world.dwellings["a2"].pk),
             "description": "水管漏水",
             "attribute[where]": "pipe",
@@ -149,7 +149,7 @@ def test_bad_api_key_is_403_in_the_spec_format(world):
     before = snapshot()
     form = {
         "api_key": "wrong",
-        "service_code": "repairs-leak",
+        "service_code": "parking",
         "address_string": "锦绣江山3栋",
         "description": "x",
     }
@@ -176,7 +176,7 @@ def test_bad_input_errors_400_404(world):
     before = snapshot()
     base = {
         "api_key": key,
-        "service_code": "repairs-leak",
+        "service_code": "parking",
         "address_string": "锦绣江山3栋",
         "description": "漏水",
     }
@@ -216,3 +216,42 @@ def test_get_requests_query_count_is_constant(world, django_assert_max_num_queri
         )
     with django_assert_max_num_queries(2):
         assert len(json.loads(client.get(f"{BASE}requests.json").content)) == 3
+
+
+def test_reads_show_only_public_categories_masked_and_at_the_estate(world, settings):
+    """Issue 10: given a care request (private category) and a rubbish report (public) whose description carries a
+    phone and an id number written with spaces, when anyone reads Open311, then only the public one is listed, at
+    the estate's address and coordinates, with the numbers masked; the private one is 404 by id."""
+    from tongxin.regions.models import Region
+
+    Region.objects.filter(pk=world.estate_a.pk).update(latitude=30.1234, longitude=114.5678)
+    care = services.submit(
+        channel=Channel.HOTLINE,
+        category="convenience",
+        description="独居老人需要代买药品",
+        dwelling=world.dwellings["a1"],
+    )
+    public = services.submit(
+        channel=Channel.HOTLINE,
+        category="environment",
+        description="3栋门口垃圾没清运，电话139 1234 5678，身份证429004 19800101 0015",
+        dwelling=world.dwellings["a1"],
+        latitude=30.123456,
+        longitude=114.567891,
+    )
+    client = Client()
+    rows = client.get(f"{BASE}requests.json").json()
+    assert [r["service_request_id"] for r in rows] == [str(public.pk)]
+    row = rows[0]
+    assert row["address"] == "锦绣江山" and (row["lat"], row["long"]) == (30.1234, 114.5678)
+    text = json.dumps(rows, ensure_ascii=False)
+    for secret in ("139 1234 5678", "1234 5678", "19800101", "独居老人", "3栋2单元"):
+        assert secret not in text, secret
+    assert client.get(f"{BASE}requests/{care.pk}.json").status_code == 404
+    codes = {s["service_code"] for s in client.get(f"{BASE}services.json").json()}
+    assert "environment" in codes and "convenience" not in codes and "repairs-leak" not in codes
+    assert client.get(f"{BASE}services/convenience.json").status_code == 404
+    # a deployment that wants the exact point says so
+    settings.OPEN311_PRECISE_LOCATION = True
+    row = client.get(f"{BASE}requests/{public.pk}.json").json()[0]
+    assert (row["lat"], row["long"]) == (30.123456, 114.567891)

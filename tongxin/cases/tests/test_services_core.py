@@ -172,8 +172,9 @@ def test_bad_input_gets_clear_errors_and_changes_nothing(world):
     outsider = make_member(world, "outsider", key="b1", seq=71)
     services.open_for_claiming(ok, staff)
     before = snapshot()
-    with pytest.raises(CaseError, match="认领范围"):
+    with pytest.raises(CaseError, match="不存在") as refused:  # not in their grid: they do not see it
         services.claim(ok, outsider)
+    assert refused.value.code == "not_found"
     ok.refresh_from_db()
     assert ok.state == CaseState.OPEN_FOR_CLAIMING and ok.assignee_id is None
     assert snapshot() == before
@@ -204,7 +205,7 @@ def test_staff_out_of_scope_cannot_dispatch(world):
     case = new_case(world)  # community A
     with pytest.raises(CaseError) as err:
         services.dispatch(case, world.users["staff_b"], assignee=world.users["grid_3"])
-    assert err.value.code == "forbidden"
+    assert err.value.code == "not_found"  # out of scope: as if it did not exist (404 through the API)
     case.refresh_from_db()
     assert case.state == CaseState.SUBMITTED
 
@@ -404,11 +405,13 @@ def test_follow_up_call_rates_and_closes(world):
     case = new_case(world)
     staff = world.users["staff_a"]
     services.resolve(case, staff, "已处理")
-    services.follow_up_call(case, staff, "satisfied", "电话回访满意")
+    # the call is made by someone who did not handle the case (the subdistrict's follow-up desk)
+    caller = world.users["admin"]
+    services.follow_up_call(case, caller, "satisfied", "电话回访满意")
     case.refresh_from_db()
     assert (case.state, case.rating_source) == (CaseState.CLOSED, "follow_up_call")
     with pytest.raises(CaseError):
-        services.follow_up_call(case, staff, "satisfied")
+        services.follow_up_call(case, caller, "satisfied")
 
 
 @pytest.mark.django_db

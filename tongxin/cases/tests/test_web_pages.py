@@ -68,8 +68,8 @@ def test_actions_follow_state_table_and_role(world, cases):
     staff = world.client("staff_a")
     r = staff.get(f"/cases/{cases['a1'].pk}/")
     shown = set(r.context["actions"] and [a.name for a in r.context["actions"]])
-    assert {"accept", "dispatch", "open_for_claiming", "reject", "merge"} <= shown
-    assert "report_in" not in shown and "claim" not in shown and "follow_up_call" not in shown
+    assert {"accept", "dispatch", "open-for-claiming", "reject", "merge"} <= shown
+    assert "report-in" not in shown and "claim" not in shown and "follow-up" not in shown
     # property staff of the estate see nothing to do on an undispatched case
     r = world.client("property").get(f"/cases/{cases['a1'].pk}/")
     assert r.status_code in (200, 404)
@@ -97,8 +97,8 @@ def test_dispatch_then_resolve_through_the_case_page(world, cases):
 def test_action_not_allowed_in_state_changes_nothing(world, cases):
     staff = world.client("staff_a")
     case = cases["a1"]
-    r = staff.post(f"/cases/{case.pk}/do/follow_up_call/", {"rating": "satisfied"}, follow=True)
-    assert "不能执行" in r.content.decode()
+    r = staff.post(f"/cases/{case.pk}/do/follow-up/", {"rating": "satisfied"}, follow=True)
+    assert "不能回访" in r.content.decode()
     case.refresh_from_db()
     assert case.state == CaseState.SUBMITTED and not case.rating
 
@@ -108,7 +108,7 @@ def test_member_claims_from_workbench(world, cases):
     staff = world.client("staff_a")
     case = Case.objects.get(pk=cases["a1"].pk)
     services.accept(case, world.users["staff_a"])
-    staff.post(f"/cases/{case.pk}/do/open_for_claiming/")
+    staff.post(f"/cases/{case.pk}/do/open-for-claiming/")
     case.refresh_from_db()
     assert case.state == CaseState.OPEN_FOR_CLAIMING
     c = Client()

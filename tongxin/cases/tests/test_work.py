@@ -83,8 +83,8 @@ def test_recategorising_restarts_supervision_with_the_new_clock(world):
 @pytest.mark.parametrize(
     ("who", "code", "error"),
     [
-        ("staff_b", "repairs-large", "forbidden"),  # 大新社区's staff on a 满庭春 case
-        ("property", "repairs-large", "forbidden"),  # the handler does not recategorise
+        ("staff_b", "repairs-large", "not_found"),  # 大新社区's staff on a 满庭春 case: out of their view
+        ("property", "repairs-large", "not_found"),  # property staff do not recategorise (nor see this case)
         ("staff_a", "repairs-leak", "same_category"),
         ("staff_a", "no-such-thing", "unknown_category"),
     ],

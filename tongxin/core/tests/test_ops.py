@@ -112,6 +112,7 @@ def test_metrics_in_prometheus_format_for_loopback(world):
 def test_metrics_are_for_loopback_or_the_token_only(settings, meta, allowed):
     # given a metrics token, when a caller scrapes from where it is, then only loopback or the token get in
     settings.METRICS_TOKEN = "s3cret-token"
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "::1"]  # nginx on the host
     response = Client().get("/metrics", **meta)
     assert response.status_code == (200 if allowed else 404)
 

@@ -31,6 +31,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="tongxin.example.gov.cn",
         DATABASE_URL="postgres://tongxin@127.0.0.1:5432/tongxin",
         SMS_BACKEND="tongxin.core.notifications.MemorySMSBackend",
+        TRUSTED_PROXIES="127.0.0.1,::1",
     )
     env.update(overrides)
     return env
@@ -156,8 +157,10 @@ def test_expired_form_answers_the_chinese_403_page():
 
 
 @pytest.mark.django_db
-def test_sign_in_behind_a_tls_proxy_passes_the_csrf_check(world):
-    # given a browser on https:// talking through nginx, which sends X-Forwarded-Proto: https
+def test_sign_in_behind_a_tls_proxy_passes_the_csrf_check(world, settings):
+    # given a browser on https:// talking through nginx (a trusted proxy), which sends X-Forwarded-Proto: https
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "::1"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     browser = Client(enforce_csrf_checks=True)
     proxy = {
         "HTTP_HOST": "testserver",
@@ -231,6 +234,7 @@ def test_proxy_headers_are_dropped_unless_the_peer_is_a_trusted_proxy(settings):
         return HttpResponse()
 
     settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     middleware = TrustedProxyMiddleware(view)
     spoof = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_FOR": "6.6.6.6"}
     # when it sends them, then the app believes neither

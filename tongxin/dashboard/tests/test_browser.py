@@ -91,8 +91,8 @@ def test_resident_request_to_rated_closure_moves_the_dashboard(
     check_budget(measure(staff, "workbench"))
     staff.click(f"a:has-text('{case.number}')")
     check_budget(measure(staff, "case_page"))
-    open_action(staff, "open_for_claiming")
-    staff.click("details[data-action=open_for_claiming] button[type=submit]")
+    open_action(staff, "open-for-claiming")
+    staff.click("details[data-action=open-for-claiming] button[type=submit]")
     staff.wait_for_selector(".messages")
 
     # a party member living in the grid claims it and resolves it

@@ -204,4 +204,41 @@ def test_roster_export_query_count_does_not_grow_with_size(world):
     large = export()
     # then 10 more households cost no extra query, and the whole export stays a handful of queries
     assert (small[1], large[1]) == (3, 13)
-    assert small[0] == large[0] <= 12
+    assert small[0] == large[0] <= 14  # 2 of them the audit row's hash chain (lock, previous hash)
+
+
+def test_uploaded_import_files_are_private_and_deleted_after_the_import(
+    world, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    # given separate media and private folders
+    settings.MEDIA_ROOT, settings.PRIVATE_ROOT = tmp_path / "media", tmp_path / "private"
+    client = world.client("staff_a")
+    rows = [["锦绣江山", "3栋", "2单元", "801", "8", "80"]]
+    upload = SimpleUploadedFile("房屋.csv", csv_bytes(DWELLING_HEADER, rows))
+    # when the file is uploaded (the worker has not run yet)
+    response = client.post(reverse("people:import_list"), {"kind": "dwellings", "file": upload})
+    job = ImportJob.objects.get()
+    # then it is stored outside MEDIA_ROOT and no URL serves it
+    stored = list((tmp_path / "private").rglob("*.csv"))
+    assert len(stored) == 1 and not list((tmp_path / "media").rglob("*.csv"))
+    assert client.get("/media/" + job.file.name).status_code == 404
+    # when the import runs
+    run_import_job(job.pk)
+    job.refresh_from_db()
+    # then it succeeded and the upload is gone
+    assert response.status_code == 302 and job.status == "done"
+    assert not job.file and not list((tmp_path / "private").rglob("*.csv"))
+
+
+def test_a_failed_import_deletes_the_upload_too(world, settings, tmp_path):
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    job = run(
+        world.users["staff_a"],
+        "dwellings",
+        "x.csv",
+        csv_bytes(DWELLING_HEADER, [["锦绣江山", "3栋", "", ""]]),
+    )
+    assert job.status == "failed" and not job.file
+    assert not list((tmp_path / "private").rglob("*")) or all(
+        p.is_dir() for p in (tmp_path / "private").rglob("*")
+    )
