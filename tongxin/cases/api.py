@@ -181,6 +181,7 @@ class WhistleOut(Schema):
     whistled_at: dt.datetime
     report_by: dt.datetime
     reported_at: dt.datetime | None
+    report_note: str = ""
     late: bool | None
     active: bool
     rating: int | None
@@ -439,6 +440,7 @@ def _detail(request: HttpRequest, c: Any, *, new: bool = False) -> dict[str, Any
                 "whistled_at": w.whistled_at,
                 "report_by": w.report_by,
                 "reported_at": w.reported_at,
+                "report_note": w.report_note,
                 "late": w.late,
                 "active": w.active,
                 "rating": w.rating,

@@ -543,6 +543,11 @@ class WhistleCall(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department_id}"
 
+    @property
+    def overdue(self) -> bool:
+        """Not reported in and past ``report_by`` (whether or not the sweep has marked it late yet)."""
+        return self.reported_at is None and self.report_by <= timezone.now()
+
 
 class HandlerRotation(models.Model):
     """Round-robin memory: when each handler last got a case of a category (persisted, survives restarts)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -231,17 +232,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             else None
         )
         try:
-            case = services.submit(
-                actor=request.user,
-                channel=data.get("channel") or _intake_channel(request),
-                category=data["category"],
-                description=data["description"],
-                reporter=reporter,
-                contact_name=data.get("contact_name") or "",
-                contact_phone=data.get("phone") or "",
-                dwelling=dwelling,
-                address=data.get("address") or "",
-            )
+            with transaction.atomic():  # 登记并派单: both or neither
+                case = _intake_submit(request, data, reporter, dwelling)
             suggested = [s for s in (data.get("suggested") or "").split(",") if s]
             if suggested:
                 from tongxin.cases.suggest import record_feedback
@@ -256,7 +248,10 @@ def intake(request: HttpRequest) -> HttpResponse:
         except CaseError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("已登记工单 %(n)s") % {"n": case.number})
+            if case.state == CaseState.SUBMITTED:
+                messages.success(request, _("已登记工单 %(n)s") % {"n": case.number})
+            else:
+                messages.success(request, _("已登记并派单 %(n)s") % {"n": case.number})
             return redirect(reverse("cases:intake") + f"?done={case.pk}")
     done = None
     if request.GET.get("done"):
@@ -268,8 +263,42 @@ def intake(request: HttpRequest) -> HttpResponse:
             "form": form,
             "categories": Category.objects.filter(active=True).order_by("sort_order", "id"),
             "done": done,
+            "departments": Department.objects.filter(
+                subdistrict_id__in=_subdistricts_of(request.user)
+            ).order_by("pk"),
         },
     )
+
+
+def _subdistricts_of(user: Any) -> list[int]:
+    """The subdistricts of the communities the user works in (for the departments offered at intake)."""
+    from tongxin.regions.models import Region
+    from tongxin.regions.policy import community_ids
+
+    return sorted(
+        {
+            p
+            for p in Region.objects.filter(pk__in=community_ids(user)).values_list("parent_id", flat=True)
+            if p
+        }
+    )
+
+
+def _intake_submit(request: HttpRequest, data: dict[str, Any], reporter: Any, dwelling: Any) -> Case:
+    case = services.submit(
+        actor=request.user,
+        channel=data.get("channel") or _intake_channel(request),
+        category=data["category"],
+        description=data["description"],
+        reporter=reporter,
+        contact_name=data.get("contact_name") or "",
+        contact_phone=data.get("phone") or "",
+        dwelling=dwelling,
+        address=data.get("address") or "",
+    )
+    if data.get("dispatch_to"):
+        case = services.dispatch_at_intake(case, request.user, data["dispatch_to"])
+    return case
 
 
 def _intake_channel(request: HttpRequest) -> str:
