@@ -259,10 +259,9 @@ def next_case_number(now: dt.datetime) -> str:
 
 
 def _receipt_code() -> str:
-    while True:
-        code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
-        if not Case.objects.filter(receipt_code=code).exists():
-            return code
+    """10 random characters of 32 (~10^15 codes): unique in practice; the unique index has the last word and
+    :func:`submit` draws again on the (never seen) collision, so intake does not ask first (issue 15)."""
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
 def resolve_category(category: Any) -> Category:
@@ -500,17 +499,22 @@ def submit(
     # SQLite: placeholder until the day's counter row is taken, last (see below).
     sequenced = connection.vendor == "postgresql"
     case.number = next_case_number(now) if sequenced else f"T{case.receipt_code}"
-    try:
-        with transaction.atomic():
-            case.save()
-    except IntegrityError:
-        if key:
-            existing = Case.objects.filter(
-                channel=channel, idempotency_client=client, idempotency_key=key
-            ).first()
-            if existing is not None:
-                return existing
-        raise
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                case.save()
+            break
+        except IntegrityError:
+            case.pk = None
+            if key:
+                existing = Case.objects.filter(
+                    channel=channel, idempotency_client=client, idempotency_key=key
+                ).first()
+                if existing is not None:
+                    return existing
+            if attempt == 2 or not Case.objects.filter(receipt_code=case.receipt_code).exists():
+                raise
+            case.receipt_code = _receipt_code()  # the one collision in ~10^15: draw again
     for photo in photos:
         CasePhoto.objects.create(case=case, file=photo, uploaded_by=case.submitted_by, uploaded_at=now)
     event = _event(

@@ -206,6 +206,8 @@ class Paged(Schema, Generic[T]):
 
 
 PageNumber = Query(1, ge=1, le=1_000_000, description="Page number, from 1")
+# An optional id filter in a query: bounded, so no database is asked about a number no column holds.
+ObjectId = Query(None, ge=1, le=2**53, description="Id of the object to filter by")
 PageSize = Query(
     DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})"
 )

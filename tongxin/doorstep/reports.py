@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
+from tongxin.core.exports import csv_row
 from tongxin.ledger.choices import AccountKind
 from tongxin.ledger.models import Entry
 from tongxin.party.models import PartyMember
@@ -80,15 +81,17 @@ def hours_csv(units: list[UnitHours], year: int) -> str:
         for row in unit.members:
             m = row.member
             writer.writerow(
-                [
-                    year,
-                    unit.name,
-                    m.resident.name,
-                    m.post_title,
-                    "是" if m.sinking_cadre else "否",
-                    m.reported_in_on or "",
-                    row.hours,
-                    unit.hours,
-                ]
+                csv_row(
+                    [
+                        year,
+                        unit.name,
+                        m.resident.name,
+                        m.post_title,
+                        "是" if m.sinking_cadre else "否",
+                        m.reported_in_on or "",
+                        row.hours,
+                        unit.hours,
+                    ]
+                )
             )
     return out.getvalue()

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tongxin.core import policy
+from tongxin.core.exports import attachment, csv_row
 from tongxin.doorstep import reports, services
 from tongxin.doorstep.choices import (
     OPEN_APPOINTMENT_STATES,
@@ -468,20 +469,22 @@ def piecework_export(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(["委托企业", "加工内容", "居民", "领取", "合格", "不合格", "单价", "计件工资", "状态"])
     for c in order.claims.select_related("resident").order_by("pk"):
         writer.writerow(
-            [
-                order.factory,
-                order.item,
-                c.resident.name,
-                c.quantity,
-                c.accepted,
-                c.rejected,
-                order.unit_price,
-                c.pay,
-                c.get_state_display(),
-            ]
+            csv_row(
+                [
+                    order.factory,
+                    order.item,
+                    c.resident.name,
+                    c.quantity,
+                    c.accepted,
+                    c.rejected,
+                    order.unit_price,
+                    c.pay,
+                    c.get_state_display(),
+                ]
+            )
         )
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="piecework-{order.pk}.csv"'
+    response["Content-Disposition"] = attachment(f"{order.factory}-{order.item}-计件工资.csv")
     return response
 
 
@@ -642,7 +645,7 @@ def hours(request: HttpRequest) -> HttpResponse:
     units = reports.yearly_hours(request.user, year)
     if request.GET.get("format") == "csv":
         response = HttpResponse(reports.hours_csv(units, year), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="service-hours-{year}.csv"'
+        response["Content-Disposition"] = attachment(f"{year}年度服务时长.csv")
         return response
     return render(request, "doorstep/hours.html", {"units": units, "year": year})
 

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from tongxin.core import policy
-from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, Ref, paginate
+from tongxin.core.api import ERRORS, ObjectId, Paged, PageNumber, PageSize, Ref, paginate
 from tongxin.regions.address import resolve_address
 from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Dwelling, Grid, Region
@@ -181,10 +181,10 @@ def get_grid(request: HttpRequest, grid_id: int) -> Any:
 @policy.operation("regions.list_dwellings")
 def list_dwellings(
     request: HttpRequest,
-    building: int | None = None,
-    entrance: int | None = None,
-    estate: int | None = None,
-    grid: int | None = None,
+    building: int | None = ObjectId,
+    entrance: int | None = ObjectId,
+    estate: int | None = ObjectId,
+    grid: int | None = ObjectId,
     page: int = PageNumber,
     page_size: int = PageSize,
 ) -> dict:

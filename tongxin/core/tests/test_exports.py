@@ -124,3 +124,24 @@ def test_pdf_report_embeds_its_chinese_font_without_system_fonts(world, monkeypa
     for ch in "干河街道·诉求办理月报":
         assert f"<{ord(ch):04X}>".encode() in maps.upper(), ch
     assert "%E6%9C%88%E6%8A%A5" in response["Content-Disposition"]  # 月报
+
+
+def test_every_exporter_goes_through_the_core_helpers():
+    # given every module of the project that writes a spreadsheet, a CSV or a PDF
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in root.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts or path.parent.name == "core":
+            continue
+        text = path.read_text(encoding="utf-8")
+        writes_sheet = "csv.writer(" in text or "Workbook(" in text or "csv.DictWriter(" in text
+        if writes_sheet and "tongxin.core.exports" not in text:
+            offenders.append(f"{path.relative_to(root)}: spreadsheet without tongxin.core.exports")
+        if "UnicodeCIDFont" in text or "STSong" in text:
+            offenders.append(
+                f"{path.relative_to(root)}: a CID font that is not embedded (use tongxin.core.pdf)"
+            )
+    # then each escapes its cells and embeds its font through core
+    assert not offenders, offenders

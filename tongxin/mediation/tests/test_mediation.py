@@ -92,6 +92,8 @@ def test_a_case_is_handed_to_mediation_and_back(world, default_categories):
     )
     d = services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
     assert d.case_id == case.pk and d.source == DisputeSource.CASE and d.grid_id == world.grid_1.pk
+    page = world.client("staff_a").get(f"/mediation/{d.pk}/")
+    assert page.status_code == 200 and case.number in page.content.decode()
     with pytest.raises(ValidationError):
         services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
     services.return_to_case(world.users["staff_a"], d, note="涉及房屋质量，转住建部门")
