@@ -370,18 +370,21 @@ def find_resident_by_phone(phone: str) -> Any:
 
 def _intake_limit(channel: str, actor: Any) -> None:
     """``CASES_INTAKE_PER_HOUR`` new cases per user (or, anonymous, per client address) for residents and the
-    public, whatever channel they name; staff entering calls and visits are not limited."""
+    public, whatever channel they name; staff entering calls and visits, and the system itself, are not limited."""
     from tongxin.core import policy
     from tongxin.core.middleware import client_ip, current_request
     from tongxin.core.throttle import Limit
     from tongxin.regions.policy import STAFF
 
+    request = current_request.get()
     if getattr(actor, "is_authenticated", False):
         if policy.roles_of(actor) & (STAFF | {policy.SUPERUSER}):
             return
         who = f"user:{actor.pk}"
+    elif request is None:
+        return  # the system itself (a sensor alert, a scheduled job, an import): no client to limit
     else:
-        who = f"ip:{client_ip(current_request.get()) or '-'}"
+        who = f"ip:{client_ip(request) or '-'}"
     limit = Limit("cases-intake", settings.CASES_INTAKE_PER_HOUR, 3600)
     if limit.hit(who) > limit.limit:
         raise CaseError(_("提交过于频繁，请一小时后再试"), code="rate_limited")
