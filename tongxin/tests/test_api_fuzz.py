@@ -37,7 +37,22 @@ def _schema():
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 
+@pytest.fixture
+def keep_the_test_connection():
+    """Calls go through the WSGI handler, not Django's test client: like the client, keep the handler from closing
+    the test's database connection at the end of each request (CONN_MAX_AGE=0 would close it mid-test)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("keep_the_test_connection")
 def test_fuzzing_the_openapi_schema_finds_no_server_error_and_no_undocumented_answer(world):
     # given an admin's token and every operation of the schema
     _token, key = ApiToken.issue(world.users["admin"], "fuzz")
