@@ -35,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -291,7 +292,10 @@ def operation(
             decision = decide(request.user, action)
             if decision is Decision.ALLOW and model and kwargs:
                 # the object named by the first path parameter, so that out of scope is 404 before any parsing
-                found = _model(model)._default_manager.filter(pk=next(iter(kwargs.values()))).first()
+                try:
+                    found = _model(model)._default_manager.filter(pk=next(iter(kwargs.values()))).first()
+                except (ValueError, TypeError, OverflowError, DataError):
+                    found = None  # not an id any row can have ("abc", 2^64): no such object
                 decision = Decision.NOT_FOUND if found is None else decide(request.user, action, found)
             if decision is not Decision.ALLOW:
                 return operation_.api.on_exception(request, PolicyDenied(decision, action, reason(action)))
