@@ -37,8 +37,22 @@ def _schema():
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 
+@pytest.fixture
+def keep_connection():
+    """Calls go through the WSGI application, whose request signals would close the test's database connection
+    (and with it the test's transaction on PostgreSQL); Django's test client detaches them the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_fuzzing_the_openapi_schema_finds_no_server_error_and_no_undocumented_answer(world):
+def test_fuzzing_the_openapi_schema_finds_no_server_error_and_no_undocumented_answer(world, keep_connection):
     # given an admin's token and every operation of the schema
     _token, key = ApiToken.issue(world.users["admin"], "fuzz")
     headers = {"Authorization": f"Bearer {key}"}
