@@ -9,7 +9,8 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/tongxin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node browser
+.PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node browser \
+	wheel wheelhouse lock backup restore prodstack
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -87,4 +88,47 @@ bench: venv node
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf var/tongxin.sqlite3* var/huey.sqlite3* var/static
+	rm -rf var/tongxin.sqlite3* var/huey.sqlite3* var/static build dist wheelhouse tongxin/vendor_static
+
+# --- production (docs/deploy.md, docs/operations.md) ----------------------------------------------------------
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+# requirements.lock: every package the app needs at run time, pinned with its hashes (pip-tools). Re-run after
+# changing the dependencies in pyproject.toml, and commit both.
+lock: venv
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-header \
+	  --output-file requirements.lock pyproject.toml
+
+# The wheel carries templates, static files (the npm packages' dist folders copied in), compiled translations.
+wheel: venv messages node
+	rm -rf build tongxin/vendor_static dist/tongxin-$(VERSION)-*.whl
+	for pkg in $$($(PY) -c "import json; print(' '.join(json.load(open('package.json'))['dependencies']))"); do \
+	  mkdir -p tongxin/vendor_static/$$pkg && cp -r node_modules/$$pkg/dist tongxin/vendor_static/$$pkg/ && \
+	  cp node_modules/$$pkg/LICENSE* tongxin/vendor_static/$$pkg/ 2>/dev/null; true; done
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build tongxin/vendor_static
+
+# Everything an intranet host needs to install without network: the wheels of requirements.lock, the app's
+# wheel, the lock itself, deploy/ and the two operator documents, in wheelhouse/ and dist/tongxin-wheelhouse-*.tar.gz.
+# Build it on the same Debian release and architecture as the target (the binary wheels match its Python).
+wheelhouse: wheel
+	rm -rf wheelhouse && mkdir -p wheelhouse
+	$(PY) -m pip download --quiet --no-deps --require-hashes -r requirements.lock --dest wheelhouse
+	cp dist/tongxin-$(VERSION)-py3-none-any.whl requirements.lock docs/deploy.md docs/operations.md wheelhouse/
+	cp -r deploy wheelhouse/deploy
+	tar -czf dist/tongxin-wheelhouse-$(VERSION).tar.gz wheelhouse
+	@echo "wheelhouse/ and dist/tongxin-wheelhouse-$(VERSION).tar.gz ready (docs/deploy.md, 'Offline install')"
+
+# pg_dump of DATABASE_URL plus a tar of MEDIA_ROOT into BACKUP_DIR; `make restore BACKUP=<dir>` loads one into
+# the (empty) database of DATABASE_URL. docs/operations.md, "Backup and restore".
+BACKUP_DIR ?= var/backups
+backup: venv
+	$(PY) manage.py backup --dir $(BACKUP_DIR)
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/tongxin-YYYYmmdd-HHMMSS"; exit 2; }
+	$(PY) manage.py restore $(BACKUP)
+
+# gunicorn + worker + nginx from the built wheel on loopback ports, checked end to end (.ci/prodstack).
+prodstack:
+	bash .ci/prodstack

@@ -7,6 +7,7 @@ from tongxin.assembly.api import router as assembly_router
 from tongxin.care.api import router as care_router
 from tongxin.cases.api import router as cases_router
 from tongxin.core.api import ApiAuth, install_error_handlers
+from tongxin.doorstep.api import router as doorstep_router
 from tongxin.mediation.api import router as mediation_router
 from tongxin.notices.api import router as notices_router
 from tongxin.party.api import router as party_router
@@ -35,5 +36,6 @@ api.add_router("/points/", points_router)
 api.add_router("/sensors/", sensors_router)
 api.add_router("/notices/", notices_router)
 api.add_router("/care/", care_router)
+api.add_router("/doorstep/", doorstep_router)
 api.add_router("/assembly/", assembly_router)
 api.add_router("/mediation/", mediation_router)

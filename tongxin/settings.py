@@ -1,6 +1,8 @@
 """Tongxin settings: one module, driven by the environment, safe defaults for a laptop.
 
-Production mode (``TONGXIN_ENV=production``) refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+Production mode (``TONGXIN_ENV=production``) refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``, and
+with any setting :mod:`tongxin.core.deploy_checks` finds unsafe (weak keys, DEBUG, the console SMS backend, SQLite,
+no HTTPS/HSTS or proxy settings); docs/deploy.md lists every variable.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from urllib.parse import unquote, urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core import deploy_checks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Where the laptop database, the task queue file, collected static files and uploads live. A checkout uses
+# var/ beside the code; an installed wheel points it elsewhere (the systemd units: /var/lib/tongxin).
+VAR_DIR = Path(os.environ.get("TONGXIN_VAR_DIR", str(BASE_DIR / "var")))
 ENV = os.environ.get("TONGXIN_ENV", "development")
 PRODUCTION = ENV == "production"
 
@@ -24,26 +32,21 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# In production a missing or weak key is refused below, with every other unsafe setting in one message.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when TONGXIN_ENV=production")
-    SECRET_KEY = "tongxin-development-only-key-not-for-production-use-0123456789"
+if not SECRET_KEY and not PRODUCTION:
+    SECRET_KEY = deploy_checks.DEVELOPMENT_SECRET_KEY
 
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
-if not ALLOWED_HOSTS:
-    if PRODUCTION:
-        raise ImproperlyConfigured("ALLOWED_HOSTS must be set when TONGXIN_ENV=production")
+if not ALLOWED_HOSTS and not PRODUCTION:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 # Key for personal data at rest (AES-GCM) and for the keyed lookup hash. Separate from SECRET_KEY so that
 # rotating sessions does not make the registry unreadable.
 PII_KEY = os.environ.get("PII_KEY", "")
-if not PII_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("PII_KEY must be set when TONGXIN_ENV=production")
-    PII_KEY = "dev-pii-key-0000000000000000000000000000000000000000000000000000"
+if not PII_KEY and not PRODUCTION:
+    PII_KEY = deploy_checks.DEVELOPMENT_PII_KEY
 
 # PII key versions (tongxin.core.pii): PII_KEY is key PII_KEY_ID; older keys, still needed to read values not yet
 # re-encrypted by `manage.py rotate_pii_key`, go in PII_OLD_KEYS as "id:secret,id:secret". PII_CIPHER is aes-gcm
@@ -87,7 +90,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tongxin.core.middleware.TrustedProxyMiddleware",  # proxy headers only from TRUSTED_PROXIES
+    "tongxin.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # static files under gunicorn when no nginx serves /static/ (nginx answers them first when it is there)
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongxin.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,7 +115,7 @@ ASGI_APPLICATION = "tongxin.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "tongxin" / "templates"],
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -136,7 +144,11 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": parsed.hostname or "127.0.0.1",
         "PORT": str(parsed.port or 5432),
-        "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
+        # Persistent connections only where a fixed pool of processes holds them (gunicorn's workers). The
+        # development server starts a thread per request, and each thread would keep its own connection open:
+        # 20 concurrent clients held 98 of PostgreSQL's 100. So 0 (close after each request) unless production.
+        "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60" if PRODUCTION else "0")),
+        "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_tongxin")},
     }
 
@@ -148,7 +160,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "tongxin.sqlite3")),
+            "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "tongxin.sqlite3")),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -182,8 +194,9 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated, e.g.
-# "127.0.0.1,10.0.0.0/8"). Empty: the header is ignored and the peer address is the client (audit log, lockout).
+# Reverse proxies whose X-Forwarded-For (client address) and X-Forwarded-Proto (HTTPS) are believed (addresses or
+# CIDRs, comma-separated, e.g. "127.0.0.1,::1" for nginx on the same host). Empty: the headers are ignored and the
+# peer address is the client (audit log, lockout). Production refuses to start with it empty (docs/deploy.md).
 TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 # Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
@@ -210,23 +223,76 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
+# HTTPS. In production every plain-HTTP request is redirected and browsers are told (HSTS) to use HTTPS only; the
+# health check and metrics stay reachable over plain HTTP on loopback for monitoring.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# TRUSTED_PROXIES (above) are the only peers whose X-Forwarded-For / X-Forwarded-Proto are believed:
+# TrustedProxyMiddleware drops those headers from anyone else. Production requires the list (nginx on the same
+# host: 127.0.0.1,::1, as deploy/tongxin.env.example sets it); empty in development (no proxy).
+# gunicorn listens on loopback only (deploy/gunicorn.conf.py), so every request with this header came through
+# the proxy, which overwrites it (deploy/nginx/tongxin.conf): without it, logins behind nginx fail the CSRF check.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+# Origins (scheme://host[:port]) allowed to POST forms: by default https:// and each of ALLOWED_HOSTS.
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+] or [f"https://{h.lstrip('.')}" for h in ALLOWED_HOSTS if "*" not in h and h != "testserver"]
+
+# Content-Security-Policy on every response (tongxin.core.middleware.ContentSecurityPolicyMiddleware): scripts,
+# styles and images only from this site (no inline scripts: page code lives in static/*.js), plus the map tile
+# server when TILE_URL names one. Style attributes are allowed (templates set widths of bars and charts inline).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
-STATICFILES_DIRS: list = [BASE_DIR / "tongxin" / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(VAR_DIR / "static")))
+STATICFILES_DIRS: list = [PACKAGE_DIR / "static"]
+# The front-end packages (htmx, leaflet, chart.js) come from npm: node_modules in a checkout, or the copy that
+# `make wheel` puts inside the package (tongxin/vendor_static) for an installed wheel.
 _node_modules = BASE_DIR / "node_modules"
 if _node_modules.is_dir():
     STATICFILES_DIRS.append(("vendor", _node_modules))
+elif (PACKAGE_DIR / "vendor_static").is_dir():
+    STATICFILES_DIRS.append(("vendor", PACKAGE_DIR / "vendor_static"))
+if PRODUCTION:
+    # hashed, compressed copies made by collectstatic; whitenoise serves them with far-future cache headers
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploaded files that need authorisation (case photos) are never served from MEDIA_URL by the web server. A view
+# checks access and answers with tongxin.core.files.protected_file_response: with nginx in front it hands the
+# file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
+# { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
+PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
-PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(BASE_DIR / "var" / "private")))
+PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -258,7 +324,7 @@ else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "tongxin",
-        "filename": str(BASE_DIR / "var" / "huey.sqlite3"),
+        "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
         "utc": HUEY_UTC,
     }
@@ -305,13 +371,40 @@ SENSORS_RETENTION_MONTHS = int(os.environ.get("SENSORS_RETENTION_MONTHS", "0"))
 # Admin division code used when a subdistrict has none (仙桃市 429004).
 DEFAULT_ADMIN_DIVISION = os.environ.get("DEFAULT_ADMIN_DIVISION", "429004")
 
+# Operations (docs/operations.md): /metrics answers loopback callers that did not come through the proxy, or a
+# caller sending "Authorization: Bearer METRICS_TOKEN". The worker's heartbeat older than this fails /healthz.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+HEALTHZ_WORKER_STALE_SECONDS = int(os.environ.get("HEALTHZ_WORKER_STALE_SECONDS", "180"))
+
+# Logs go to stderr (the systemd journal). LOG_FORMAT=json (the production default) writes one JSON object per
+# line with the request id that RequestIdMiddleware gives each request (and returns as X-Request-ID).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "tongxin.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "tongxin.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {"tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
 
-for _dir in (BASE_DIR / "var",):
-    _dir.mkdir(exist_ok=True)
+if PRODUCTION:
+    _unsafe = deploy_checks.unsafe_settings(globals())
+    if _unsafe:
+        raise ImproperlyConfigured(
+            "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):\n- "
+            + "\n- ".join(_unsafe)
+        )
+
+for _dir in (VAR_DIR,) if PRODUCTION else (VAR_DIR, STATIC_ROOT):
+    _dir.mkdir(parents=True, exist_ok=True)

@@ -27,3 +27,5 @@ urlpatterns: list = [
     # uploads: served only to those the policy lets see the object a file belongs to (tongxin/core/media.py)
     path("media/<path:path>", serve_media, name="media"),
 ]
+
+handler500 = "tongxin.core.views.server_error"

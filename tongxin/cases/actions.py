@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tongxin.cases import services
 from tongxin.cases.choices import CaseError, Rating, state_allows
+from tongxin.cases.forms import MAX_PHOTOS
 from tongxin.cases.models import Case, WhistleCall
 from tongxin.core import policy
 from tongxin.regions.scoping import scope_for
@@ -44,6 +46,10 @@ class Input:
     department_id: int | None = None
     primary: str = ""  # the case to merge into: its number or id
     category: str = ""  # 改类: the new category's service code
+    at: Any = None  # 到场: when (a datetime), if recorded afterwards
+    latitude: float | None = None  # 到场: where the phone was
+    longitude: float | None = None
+    photos: list[Any] = field(default_factory=list)  # 到场 / 办结: photos of the site and of the result
 
     @classmethod
     def of(cls, get: Callable[[str], Any], **extra: Any) -> Input:
@@ -82,6 +88,31 @@ def _dispatch(case: Case, user: Any, inp: Input) -> Any:
     if inp.round_robin:
         return services.round_robin(case.pk, user)
     return services.dispatch(case.pk, user, note=inp.note, **inp.target)
+
+
+def _photos(case: Case, user: Any, photos: list[Any], stage: str) -> None:
+    if len(photos) > MAX_PHOTOS:
+        raise CaseError(_("每次最多上传%(n)d张照片") % {"n": MAX_PHOTOS}, code="too_many_photos")
+    for f in photos:
+        if not (getattr(f, "content_type", "") or "").startswith("image/"):
+            raise CaseError(_("只能上传图片：%(f)s") % {"f": getattr(f, "name", "")}, code="not_an_image")
+        services.add_photo(case.pk, user, f, stage=stage)
+
+
+def _on_site(case: Case, user: Any, inp: Input) -> Any:
+    """到场, with the time (if recorded afterwards), the phone's location and photos of the site, at once."""
+    with transaction.atomic():
+        done = services.mark_on_site(case.pk, user, at=inp.at, latitude=inp.latitude, longitude=inp.longitude)
+        _photos(case, user, inp.photos, "on_site")
+    return done
+
+
+def _resolve(case: Case, user: Any, inp: Input) -> Any:
+    """办结 with the result and photos of it, at once."""
+    with transaction.atomic():
+        done = services.resolve(case.pk, user, _text(inp.result, _("办理结果"), "result"))
+        _photos(case, user, inp.photos, "result")
+    return done
 
 
 def _whistle(case: Case, user: Any, inp: Input) -> Any:
@@ -164,7 +195,7 @@ ACTIONS: tuple[CaseAction, ...] = (
     ),
     A("claim", "cases.claim", gettext_lazy("认领"), lambda c, u, i: services.claim(c.pk, u)),
     A("start", "cases.start", gettext_lazy("开始办理"), lambda c, u, i: services.start(c.pk, u)),
-    A("on-site", "cases.on_site", gettext_lazy("到场"), lambda c, u, i: services.mark_on_site(c.pk, u)),
+    A("on-site", "cases.on_site", gettext_lazy("到场"), lambda c, u, i: _on_site(c, u, i)),
     A(
         "plan",
         "cases.plan",
@@ -177,12 +208,7 @@ ACTIONS: tuple[CaseAction, ...] = (
         gettext_lazy("记录进展"),
         lambda c, u, i: services.comment(c.pk, u, _text(i.comment or i.note, _("进展"), "comment")),
     ),
-    A(
-        "resolve",
-        "cases.resolve",
-        gettext_lazy("办结"),
-        lambda c, u, i: services.resolve(c.pk, u, _text(i.result, _("办理结果"), "result")),
-    ),
+    A("resolve", "cases.resolve", gettext_lazy("办结"), lambda c, u, i: _resolve(c, u, i)),
     A(
         "return",
         "cases.return",

@@ -181,6 +181,7 @@ class WhistleOut(Schema):
     whistled_at: dt.datetime
     report_by: dt.datetime
     reported_at: dt.datetime | None
+    report_note: str = ""
     late: bool | None
     active: bool
     rating: int | None
@@ -271,6 +272,9 @@ class ActionIn(Schema):
     call_id: int | None = None
     primary_id: int | None = None
     round_robin: bool = False
+    at: dt.datetime | None = None  # on-site: when, if recorded afterwards
+    latitude: float | None = None  # on-site: where the phone was
+    longitude: float | None = None
     category: str = ""
 
 
@@ -439,6 +443,7 @@ def _detail(request: HttpRequest, c: Any, *, new: bool = False) -> dict[str, Any
                 "whistled_at": w.whistled_at,
                 "report_by": w.report_by,
                 "reported_at": w.reported_at,
+                "report_note": w.report_note,
                 "late": w.late,
                 "active": w.active,
                 "rating": w.rating,
@@ -684,8 +689,8 @@ def upload_photos(
             raise ApiError(400, "not_an_image", _("只能上传图片：%(f)s") % {"f": f.name}, "files")
         if f.size and f.size > MAX_PHOTO_BYTES:
             raise ApiError(400, "photo_too_large", _("图片不能超过10MB：%(f)s") % {"f": f.name}, "files")
-    if stage not in ("intake", "result"):
-        raise ApiError(400, "bad_stage", _("stage 只能是 intake 或 result"), "stage")
+    if stage not in ("intake", "on_site", "result"):
+        raise ApiError(400, "bad_stage", _("stage 只能是 intake、on_site 或 result"), "stage")
     from django.db import transaction
 
     with transaction.atomic():
@@ -832,6 +837,9 @@ def _input(name: str, body: ActionIn) -> actions.Input:
         call_id=body.call_id,
         department_id=body.department_id,
         primary=str(body.primary_id) if body.primary_id is not None else "",
+        at=body.at,
+        latitude=body.latitude,
+        longitude=body.longitude,
     )
 
 

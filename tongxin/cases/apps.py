@@ -6,4 +6,5 @@ class CasesConfig(AppConfig):
     label = "cases"
 
     def ready(self) -> None:
-        from tongxin.cases import kinds  # noqa: F401  (notification kinds)
+        # notification kinds, and the case figures on /metrics
+        from tongxin.cases import kinds, metrics  # noqa: F401

@@ -129,3 +129,5 @@ class IntakeForm(forms.Form):
     description = forms.CharField(label=_("诉求内容"), max_length=DESCRIPTION_MAX, widget=forms.Textarea)
     category = active_categories()
     suggested = forms.CharField(required=False, widget=forms.HiddenInput)
+    # 登记并派单: "" records only; grid / company / round_robin / department:<id> (services.dispatch_at_intake)
+    dispatch_to = forms.CharField(required=False, max_length=40)

@@ -543,6 +543,11 @@ class WhistleCall(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department_id}"
 
+    @property
+    def overdue(self) -> bool:
+        """Not reported in and past ``report_by`` (whether or not the sweep has marked it late yet)."""
+        return self.reported_at is None and self.report_by <= timezone.now()
+
 
 class HandlerRotation(models.Model):
     """Round-robin memory: when each handler last got a case of a category (persisted, survives restarts)."""
@@ -574,6 +579,8 @@ ROLLUP_COUNTERS = (
     "dissatisfied",
     "suggestion_received",
     "suggestion_rectified",
+    "rated_by_call",
+    "satisfied_by_call",
 )
 
 
@@ -592,6 +599,10 @@ class RollupCounterFields(models.Model):
     dissatisfied = models.IntegerField(default=0)
     suggestion_received = models.IntegerField(default=0)
     suggestion_rectified = models.IntegerField(default=0)
+    # of the ratings, those recorded by a follow-up call (电话回访), and how many of them satisfied or basically
+    # satisfied: the satisfaction rate can be read with and without them (rates.rates_from)
+    rated_by_call = models.IntegerField(default=0, db_default=0)
+    satisfied_by_call = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         abstract = True

@@ -226,6 +226,10 @@ class PublicCategory:
         return bool(getattr(target, "public", False))
 
 
+def _open(user: Any, case: Any) -> bool:
+    return case is None or case.is_open
+
+
 def _whistled(user: Any, case: Any) -> bool:
     return case is None or case.whistle_calls.exists()
 
@@ -299,6 +303,9 @@ register(
         REGISTRY,
         _("改类（重新计算时限）"),
         where=Managed(),
+        when=_open,
+        condition=_("工单未办结"),
+        reason=_("只有未办结的工单可以改类"),
     ),
     Rule(
         "cases.claim",

@@ -87,6 +87,10 @@ def event_deltas(event_type: str, payload: dict[str, Any], channel: str) -> dict
     if event_type in (EventType.RATED, EventType.FOLLOW_UP_CALL) and payload.get("rating"):
         d["rated"] += 1
         d[str(payload["rating"])] += 1
+        if event_type == EventType.FOLLOW_UP_CALL:
+            d["rated_by_call"] += 1
+            if payload["rating"] in ("satisfied", "basically_satisfied"):
+                d["satisfied_by_call"] += 1
     if event_type == EventType.MERGED:  # a duplicate leaves the statistics; its primary carries the outcome
         d["received"] -= 1
         if suggestion:
@@ -408,6 +412,11 @@ def rates_from(c: dict[str, int], *, by_handler: bool = False) -> dict[str, floa
         "resolution": _ratio(c["resolved"], denominator),
         "resolution_in_time": _ratio(c["resolved_in_time"], denominator),
         "satisfaction": _ratio(c["satisfied"] + c["basically_satisfied"], c["rated"]),
+        # the residents' own word only: without the ratings recorded by a follow-up call
+        "satisfaction_online": _ratio(
+            c["satisfied"] + c["basically_satisfied"] - c["satisfied_by_call"],
+            c["rated"] - c["rated_by_call"],
+        ),
         "rectification": _ratio(c["suggestion_rectified"], c["suggestion_received"]),
     }
     result["composite"] = composite(result)

@@ -259,10 +259,9 @@ def next_case_number(now: dt.datetime) -> str:
 
 
 def _receipt_code() -> str:
-    while True:
-        code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
-        if not Case.objects.filter(receipt_code=code).exists():
-            return code
+    """10 random characters of 32 (~10^15 codes): unique in practice; the unique index has the last word and
+    :func:`submit` draws again on the (never seen) collision, so intake does not ask first (issue 15)."""
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
 def resolve_category(category: Any) -> Category:
@@ -500,17 +499,22 @@ def submit(
     # SQLite: placeholder until the day's counter row is taken, last (see below).
     sequenced = connection.vendor == "postgresql"
     case.number = next_case_number(now) if sequenced else f"T{case.receipt_code}"
-    try:
-        with transaction.atomic():
-            case.save()
-    except IntegrityError:
-        if key:
-            existing = Case.objects.filter(
-                channel=channel, idempotency_client=client, idempotency_key=key
-            ).first()
-            if existing is not None:
-                return existing
-        raise
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                case.save()
+            break
+        except IntegrityError:
+            case.pk = None
+            if key:
+                existing = Case.objects.filter(
+                    channel=channel, idempotency_client=client, idempotency_key=key
+                ).first()
+                if existing is not None:
+                    return existing
+            if attempt == 2 or not Case.objects.filter(receipt_code=case.receipt_code).exists():
+                raise
+            case.receipt_code = _receipt_code()  # the one collision in ~10^15: draw again
     for photo in photos:
         CasePhoto.objects.create(case=case, file=photo, uploaded_by=case.submitted_by, uploaded_at=now)
     event = _event(
@@ -907,13 +911,31 @@ def start(case: Case | int, actor: Any, *, now: dt.datetime | None = None) -> Ca
 
 
 @transaction.atomic
-def mark_on_site(case: Case | int, actor: Any, *, now: dt.datetime | None = None) -> Case:
-    """到达现场 (the 1715 rule's 10 minutes). No state change; a dispatched case moves to in progress."""
+def mark_on_site(
+    case: Case | int,
+    actor: Any,
+    *,
+    now: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Case:
+    """到达现场 (the 1715 rule's 10 minutes). No state change; a dispatched case moves to in progress. ``at``: when
+    the handler arrived, if they record it afterwards (not in the future, not before the case was submitted);
+    ``latitude``/``longitude``: where the phone was, kept in the event."""
     case = _lock(case)
     _require(actor, "cases.on_site", case, label=_("登记到场"))
     now = _now(now)
+    if at is not None:
+        if at > now or at < case.submitted_at:
+            raise CaseError(_("到场时间应在提交之后、现在之前"), code="bad_time")
+        now = at
     case.on_site_at = case.on_site_at or now
-    payload = {"on_site_in_time": case.on_site_by is None or now <= case.on_site_by}
+    payload: dict[str, Any] = {"on_site_in_time": case.on_site_by is None or now <= case.on_site_by}
+    if latitude is not None and longitude is not None:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise CaseError(_("位置无效"), code="bad_location")
+        payload["location"] = [round(latitude, 6), round(longitude, 6)]
     if case.state in (S.DISPATCHED, S.REOPENED):
         _transition(
             case, S.IN_PROGRESS, EventType.ON_SITE, actor, fields=["on_site_at"], payload=payload, now=now
@@ -1402,7 +1424,8 @@ def reclassify(
     kept in the event. The case's counters (received, responded) move to the new category, so the rates per
     category count it once, where it now belongs."""
     case = _lock(case)
-    _require(actor, "cases.reclassify", case, label=_("改类"))
+    check_action_state("cases.reclassify", case.state, _("改类"))  # a closed case: 409, before who may
+    _require(actor, "cases.reclassify", case, state=False)
     new = resolve_category(category)
     if new.pk == case.category_id:
         raise CaseError(_("新类别与原类别相同"), code="same_category")
@@ -1591,3 +1614,41 @@ def _department_return_locked(case: Case, actor: Any, reason: str, *, now: dt.da
         "case_returned",
     )
     return case
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 登记并派单: the intake screen records and dispatches in one step
+
+INTAKE_TARGETS = ("grid", "company", "round_robin")
+
+
+def dispatch_at_intake(case: Case | int, actor: Any, target: str, *, now: dt.datetime | None = None) -> Case:
+    """Dispatch a case just registered on the intake screen: ``grid`` (the grid's worker), ``company`` (the one
+    property company serving the estate), ``round_robin`` (the category's next on-duty handler here) or
+    ``department:<id>`` (a department of the case's subdistrict). A case the category already routed at intake is
+    left as it is. Call inside the intake's transaction, so that a refusal registers nothing."""
+    from tongxin.regions.models import Department, Grid, PropertyCompany
+
+    locked = _lock(case)
+    if locked.state != S.SUBMITTED:
+        return locked
+    kind, _sep, ident = target.partition(":")
+    if kind == "round_robin":
+        return round_robin(locked, actor, now=now)
+    if kind == "grid":
+        grid = Grid.objects.filter(pk=locked.grid_id).first() if locked.grid_id else None
+        worker = grid.workers.filter(is_active=True).order_by("pk").first() if grid is not None else None
+        if worker is None:
+            raise CaseError(_("该位置所在网格没有网格员，请选择其他承办方"), code="no_handler")
+        return dispatch(locked, actor, assignee=worker, note="intake", now=now)
+    if kind == "company":
+        companies = list(PropertyCompany.objects.filter(estates=locked.estate_id).order_by("pk")[:2])
+        if len(companies) != 1:
+            raise CaseError(_("无法确定该小区的物业公司，请在工单页派单"), code="no_handler")
+        return dispatch(locked, actor, property_company=companies[0], note="intake", now=now)
+    if kind == "department" and ident.isdigit():
+        dept = Department.objects.filter(pk=int(ident)).first()
+        if dept is None:
+            raise CaseError(_("部门不存在"), code="unknown_department")
+        return dispatch(locked, actor, department=dept, note="intake", now=now)
+    raise CaseError(_("未知的派单方式"), code="no_target")

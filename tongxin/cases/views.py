@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -48,6 +49,16 @@ def _queue(request: HttpRequest) -> tuple[Any, QueueFilterForm, bool]:
     f = form.cleaned_data if form.is_bound else {}
     mine = request.GET.get("mine", "1") != "0"
     qs = Case.objects.todo_for(request.user) if mine else Case.objects.visible_to(request.user)
+    departments = sorted(scope_for(request.user).department_ids)
+    if departments:  # the report-in countdown of a whistle to the liaison's department (one subquery)
+        from django.db.models import OuterRef, Subquery
+
+        from tongxin.cases.models import WhistleCall
+
+        pending = WhistleCall.objects.filter(
+            case=OuterRef("pk"), department_id__in=departments, reported_at__isnull=True, active=True
+        ).order_by("report_by")
+        qs = qs.annotate(report_by=Subquery(pending.values("report_by")[:1]))
     if f.get("grid"):
         qs = qs.filter(grid_id=f["grid"])
     if f.get("category"):
@@ -197,7 +208,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, _("未知操作"))
         return redirect("cases:case_detail", pk=case.pk)
     try:
-        actions.perform(action, case, request.user, form_input(request.POST, action))
+        actions.perform(action, case, request.user, form_input(request.POST, action, request.FILES))
     except CaseError as exc:
         messages.error(request, exc.message)
     else:
@@ -231,17 +242,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             else None
         )
         try:
-            case = services.submit(
-                actor=request.user,
-                channel=data.get("channel") or _intake_channel(request),
-                category=data["category"],
-                description=data["description"],
-                reporter=reporter,
-                contact_name=data.get("contact_name") or "",
-                contact_phone=data.get("phone") or "",
-                dwelling=dwelling,
-                address=data.get("address") or "",
-            )
+            with transaction.atomic():  # 登记并派单: both or neither
+                case = _intake_submit(request, data, reporter, dwelling)
             suggested = [s for s in (data.get("suggested") or "").split(",") if s]
             if suggested:
                 from tongxin.cases.suggest import record_feedback
@@ -256,7 +258,10 @@ def intake(request: HttpRequest) -> HttpResponse:
         except CaseError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("已登记工单 %(n)s") % {"n": case.number})
+            if case.state == CaseState.SUBMITTED:
+                messages.success(request, _("已登记工单 %(n)s") % {"n": case.number})
+            else:
+                messages.success(request, _("已登记并派单 %(n)s") % {"n": case.number})
             return redirect(reverse("cases:intake") + f"?done={case.pk}")
     done = None
     if request.GET.get("done"):
@@ -268,8 +273,42 @@ def intake(request: HttpRequest) -> HttpResponse:
             "form": form,
             "categories": Category.objects.filter(active=True).order_by("sort_order", "id"),
             "done": done,
+            "departments": Department.objects.filter(
+                subdistrict_id__in=_subdistricts_of(request.user)
+            ).order_by("pk"),
         },
     )
+
+
+def _subdistricts_of(user: Any) -> list[int]:
+    """The subdistricts of the communities the user works in (for the departments offered at intake)."""
+    from tongxin.regions.models import Region
+    from tongxin.regions.policy import community_ids
+
+    return sorted(
+        {
+            p
+            for p in Region.objects.filter(pk__in=community_ids(user)).values_list("parent_id", flat=True)
+            if p
+        }
+    )
+
+
+def _intake_submit(request: HttpRequest, data: dict[str, Any], reporter: Any, dwelling: Any) -> Case:
+    case = services.submit(
+        actor=request.user,
+        channel=data.get("channel") or _intake_channel(request),
+        category=data["category"],
+        description=data["description"],
+        reporter=reporter,
+        contact_name=data.get("contact_name") or "",
+        contact_phone=data.get("phone") or "",
+        dwelling=dwelling,
+        address=data.get("address") or "",
+    )
+    if data.get("dispatch_to"):
+        case = services.dispatch_at_intake(case, request.user, data["dispatch_to"])
+    return case
 
 
 def _intake_channel(request: HttpRequest) -> str:
@@ -391,7 +430,7 @@ def assignee_choices(case: Case, user: Any) -> list[Any]:
     return list(User.objects.filter(pk__in=ids, is_active=True).order_by("display_name", "pk")[:50])
 
 
-def form_input(post: Any, action: str) -> actions.Input:
+def form_input(post: Any, action: str, files: Any = None) -> actions.Input:
     """The action table's input from the case page's forms (the same fields as the API's body)."""
     from tongxin.core.models import User
     from tongxin.regions.models import PropertyCompany
@@ -400,7 +439,11 @@ def form_input(post: Any, action: str) -> actions.Input:
         post.get,
         primary=post.get("into", ""),
         department_ids=[int(i) for i in post.getlist("departments") if i.isdigit()],
+        photos=list(files.getlist("photos")) if files is not None else [],
     )
+    if action == "on-site":
+        inp.at = _local_time(post.get("at", ""))
+        inp.latitude, inp.longitude = _float(post.get("latitude")), _float(post.get("longitude"))
     if action in ("dispatch", "transfer"):
         kind, _sep, ident = post.get("target", "").partition(":")
         if kind == "user":
@@ -414,6 +457,25 @@ def form_input(post: Any, action: str) -> actions.Input:
         else:
             raise CaseError(_("请选择承办人或承办单位"))
     return inp
+
+
+def _local_time(raw: str) -> Any:
+    """A ``datetime-local`` value (the phone's wall clock, Beijing time) as an aware datetime, or None."""
+    import datetime as dt
+
+    if not raw:
+        return None
+    try:
+        return timezone.make_aware(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        raise CaseError(_("到场时间格式不正确"), code="bad_time") from None
+
+
+def _float(raw: Any) -> float | None:
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
 
 
 urlpatterns = [

@@ -65,7 +65,7 @@ def used_msgids() -> dict[str, str]:
 def translated(language: str = "en") -> set[str]:
     done: set[str] = set()
     for po_path in [
-        *BASE.glob(f"locale/{language}/LC_MESSAGES/*.po"),
+        *BASE.glob(f"tongxin/locale/{language}/LC_MESSAGES/*.po"),
         *BASE.glob(f"tongxin/*/locale/{language}/LC_MESSAGES/*.po"),
     ]:
         for entry in polib.pofile(str(po_path)):

@@ -10,10 +10,10 @@ BASE = Path(__file__).resolve().parents[2]
 
 
 def catalogues() -> list[Path]:
-    """The project catalogue (locale/) and each app's own (tongxin/<app>/locale/)."""
+    """The project catalogue (tongxin/locale/) and each app's own (tongxin/<app>/locale/)."""
     return sorted(
         [
-            *BASE.glob("locale/*/LC_MESSAGES/*.po"),
+            *BASE.glob("tongxin/locale/*/LC_MESSAGES/*.po"),
             *BASE.glob("tongxin/*/locale/*/LC_MESSAGES/*.po"),
             *BASE.glob("tongxin/*/*/locale/*/LC_MESSAGES/*.po"),  # sub-apps, e.g. tongxin/cases/routing
         ]

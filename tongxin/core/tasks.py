@@ -1,11 +1,15 @@
-"""Background work of the core: the monthly partitions of case events, notifications and ledger entries."""
+"""Background work of the core: the monthly partitions of case events, notifications and ledger entries; the
+worker's heartbeat every minute (read by /healthz) and the count of failed tasks (/metrics)."""
 
 from __future__ import annotations
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from typing import Any
 
-from tongxin.core import partitions
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task, on_startup, periodic_task, signal
+from huey.signals import SIGNAL_ERROR
+
+from tongxin.core import partitions, worker
 
 
 @db_periodic_task(crontab(hour="3", minute="10"))
@@ -13,3 +17,19 @@ from tongxin.core import partitions
 def maintain_partitions() -> list[str]:
     """Keep three months of partitions ahead (PostgreSQL; nothing on SQLite). Idempotent."""
     return partitions.maintain()
+
+
+@periodic_task(crontab(minute="*"))
+def worker_heartbeat() -> None:
+    worker.beat()
+
+
+@on_startup()
+def heartbeat_at_start() -> None:
+    # a worker that just started is alive before the first periodic run
+    worker.beat()
+
+
+@signal(SIGNAL_ERROR)
+def count_failure(signal_name: str, task: Any, exc: BaseException | None = None) -> None:
+    worker.record_failure(getattr(task, "name", "unknown"))

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from tongxin.core import policy, views
+from tongxin.core import ops, policy, views
 
 app_name = "core"
 
@@ -13,6 +13,8 @@ _moved = {"home": "", "login": "login/", "logout": "logout/", "phone_login": "m/
 
 urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("captcha.png", views.captcha_image, name="captcha"),
     *(
         path(

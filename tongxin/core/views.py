@@ -82,3 +82,12 @@ def captcha_image(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(captcha.new_challenge(request), content_type="image/png")
     response["Cache-Control"] = "no-store"
     return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The Chinese 500 page with the request id to quote. Rendered without context processors: the error may be
+    the database itself, which the menu would query."""
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    return HttpResponseServerError(loader.get_template("500.html").render({"request": request}))

@@ -23,7 +23,15 @@ from tongxin.core.models import User
 from tongxin.regions.choices import ABOVE_SUBDISTRICT
 from tongxin.regions.models import Department, Grid, Region
 
-RATE_NAMES = ("response", "resolution", "resolution_in_time", "satisfaction", "rectification", "composite")
+RATE_NAMES = (
+    "response",
+    "resolution",
+    "resolution_in_time",
+    "satisfaction",
+    "satisfaction_online",
+    "rectification",
+    "composite",
+)
 
 
 def rate_labels() -> dict[str, str]:
@@ -32,6 +40,7 @@ def rate_labels() -> dict[str, str]:
         "resolution": _("解决率"),
         "resolution_in_time": _("按期办结率"),
         "satisfaction": _("满意率"),
+        "satisfaction_online": _("满意率（不含电话回访）"),
         "rectification": _("意见箱整改率"),
         "composite": _("综合得分"),
     }

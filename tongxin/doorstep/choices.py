@@ -112,3 +112,21 @@ BOOKING_TRANSITIONS: dict[str, frozenset[str]] = {
     BookingState.DONE: frozenset(),
     BookingState.CANCELLED: frozenset(),
 }
+
+
+class ShopOrderState(models.TextChoices):
+    PLACED = "placed", _("已下单")
+    DELIVERED = "delivered", _("已送达")
+    COLLECTED = "collected", _("已自取")
+    CANCELLED = "cancelled", _("已取消")
+
+
+SHOP_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    ShopOrderState.PLACED: frozenset(
+        {ShopOrderState.DELIVERED, ShopOrderState.COLLECTED, ShopOrderState.CANCELLED}
+    ),
+    ShopOrderState.DELIVERED: frozenset(),
+    ShopOrderState.COLLECTED: frozenset(),
+    ShopOrderState.CANCELLED: frozenset(),
+}
+FREE_DELIVERY_AGE = 60

@@ -24,6 +24,7 @@ from tongxin.doorstep.choices import (
     RequestEventType,
     RequestKind,
     RequestState,
+    ShopOrderState,
 )
 
 
@@ -436,3 +437,54 @@ class VenueBooking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.venue} {timezone.localtime(self.starts_at):%m-%d %H:%M}"
+
+
+# ------------------------------------------------------------------------------------- the 直通车 shop
+class ShopItem(models.Model):
+    """Goods of the 便民生活服务直通车 at cost (donated stock of a charity, seed 002)."""
+
+    community = _community("shop_items")
+    name = models.CharField(_("商品"), max_length=100)
+    unit = models.CharField(_("规格"), max_length=30, blank=True)
+    price = models.DecimalField(_("出厂价（元）"), max_digits=8, decimal_places=2)
+    market_price = models.DecimalField(
+        _("市面价（元）"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    stock = models.PositiveIntegerField(_("库存"), default=0)
+    supplier = models.CharField(_("提供方"), max_length=100, blank=True)
+    active = models.BooleanField(_("上架"), default=True)
+
+    class Meta:
+        verbose_name = _("直通车商品")
+        verbose_name_plural = _("直通车商品")
+        ordering = ["community_id", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShopOrder(models.Model):
+    """A resident's order; residents aged 60 and over get it delivered free (age from the registry), by a
+    volunteer or a merchant; the others collect it at the hall."""
+
+    community = _community("shop_orders")
+    resident = models.ForeignKey(
+        "people.Resident", on_delete=models.PROTECT, related_name="shop_orders", verbose_name=_("居民")
+    )
+    lines = models.JSONField(_("商品明细"), default=list)
+    total = models.DecimalField(_("合计（元）"), max_digits=10, decimal_places=2)
+    delivery = models.BooleanField(_("送货上门"), default=False)
+    deliverer = models.CharField(_("配送人"), max_length=50, blank=True)
+    state = models.CharField(
+        _("状态"), max_length=10, choices=ShopOrderState.choices, default=ShopOrderState.PLACED
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("直通车订单")
+        verbose_name_plural = _("直通车订单")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.total}"

@@ -199,6 +199,10 @@ register(
         condition=_("仅开放预约的场地"),
         reason=_("该场地暂不开放预约"),
     ),
+    Rule("doorstep.shop", PARTICIPANTS, _("在便民生活服务直通车下单"), where=InHomeCommunity()),
+    Rule(
+        "doorstep.manage_shop", MANAGERS, _("管理直通车商品和订单（配送、自取、取消）"), where=CommunityIn()
+    ),
     Rule(
         "doorstep.cancel_own_venue",
         PARTICIPANTS,

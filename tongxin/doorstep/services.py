@@ -28,8 +28,10 @@ from tongxin.doorstep.choices import (
     APPOINTMENT_TRANSITIONS,
     BOOKING_TRANSITIONS,
     CLAIM_TRANSITIONS,
+    FREE_DELIVERY_AGE,
     OPEN_APPOINTMENT_STATES,
     REQUEST_TRANSITIONS,
+    SHOP_ORDER_TRANSITIONS,
     AppointmentState,
     BookingState,
     ClaimState,
@@ -38,6 +40,7 @@ from tongxin.doorstep.choices import (
     RequestEventType,
     RequestKind,
     RequestState,
+    ShopOrderState,
 )
 from tongxin.doorstep.models import (
     Appointment,
@@ -50,6 +53,8 @@ from tongxin.doorstep.models import (
     ServiceFunction,
     ServiceRequest,
     ServiceWindow,
+    ShopItem,
+    ShopOrder,
     Slot,
     Venue,
     VenueBooking,
@@ -1034,3 +1039,78 @@ def open_slots_for(resident: Resident, function: ServiceFunction, days: int = 7)
         .filter(Q(booked__lt=F("capacity")))
         .order_by("starts_at")
     )
+
+
+# ----------------------------------------------------------------------------------------- 直通车 shop
+@transaction.atomic
+def place_shop_order(actor: Any, quantities: dict[int, int], *, delivery: bool = False) -> ShopOrder:
+    """A resident orders goods at cost. Items are locked in pk order and their stock taken in the same
+    transaction; delivery is free for residents aged 60 and over (age from the registry) and offered to them
+    only — the others collect at the hall."""
+    resident = resident_of(actor)
+    if resident is None or resident.dwelling is None:
+        raise DoorstepError(_("您的账号尚未关联居民信息"))
+    wanted = {pk: n for pk, n in quantities.items() if n > 0}
+    if not wanted:
+        raise DoorstepError({"items": _("请选择商品")})
+    items = list(
+        ShopItem.objects.select_for_update()
+        .filter(pk__in=sorted(wanted), community_id=resident.dwelling.community_id, active=True)
+        .order_by("pk")
+    )
+    if len(items) != len(wanted):
+        raise DoorstepError({"items": _("商品不存在或已下架")})
+    probe = ShopOrder(community_id=resident.dwelling.community_id, resident=resident)
+    policy.require(actor, "doorstep.shop", probe)
+    short = [i.name for i in items if i.stock < wanted[i.pk]]
+    if short:
+        raise DoorstepError(
+            {"items": _("库存不足：%(names)s") % {"names": "、".join(short)}}, code="out_of_stock"
+        )
+    if delivery and (resident.age or 0) < FREE_DELIVERY_AGE:
+        raise DoorstepError({"delivery": _("送货上门仅限60岁以上老人，请到服务大厅自取")})
+    lines, total = [], Decimal("0")
+    for item in items:
+        n = wanted[item.pk]
+        ShopItem.objects.filter(pk=item.pk).update(stock=F("stock") - n)
+        lines.append({"item": item.pk, "name": item.name, "quantity": n, "price": str(item.price)})
+        total += item.price * n
+    order = ShopOrder.objects.create(
+        community_id=resident.dwelling.community_id,
+        resident=resident,
+        lines=lines,
+        total=total,
+        delivery=delivery,
+    )
+    audit.record(
+        AuditLog.Action.CREATE, order, actor=actor, after={"total": str(total), "delivery": delivery}
+    )
+    notify(
+        _community_staff(order.community_id),
+        _("直通车订单：%(n)s") % {"n": resident.name},
+        _("送货上门") if delivery else _("到大厅自取"),
+        reverse("doorstep:shop"),
+        kind=KIND,
+        event=f"shop-order:{order.pk}",
+    )
+    return order
+
+
+@transaction.atomic
+def close_shop_order(actor: Any, order: ShopOrder, *, to: str, deliverer: str = "") -> ShopOrder:
+    """Staff record the order delivered (by whom: a volunteer or a merchant), collected or cancelled (the stock
+    comes back)."""
+    locked = ShopOrder.objects.select_for_update().get(pk=order.pk)
+    policy.require(actor, "doorstep.manage_shop", locked)
+    _check(locked.state, to, SHOP_ORDER_TRANSITIONS)
+    if to == ShopOrderState.DELIVERED and not (deliverer or "").strip():
+        raise DoorstepError({"deliverer": _("请填写配送人")})
+    if to == ShopOrderState.CANCELLED:
+        for line in sorted(locked.lines, key=lambda ln: ln["item"]):
+            ShopItem.objects.filter(pk=line["item"]).update(stock=F("stock") + line["quantity"])
+    locked.state = to
+    locked.deliverer = (deliverer or "").strip()[:50]
+    locked.closed_at = timezone.now()
+    locked.save(update_fields=["state", "deliverer", "closed_at"])
+    audit.record(AuditLog.Action.TRANSITION, locked, actor=actor, field="state", after=to)
+    return locked

@@ -30,6 +30,7 @@ from tongxin.core import policy
 from tongxin.core.exports import attachment, csv_row
 from tongxin.doorstep import reports, services
 from tongxin.doorstep.choices import (
+    FREE_DELIVERY_AGE,
     OPEN_APPOINTMENT_STATES,
     OPEN_REQUEST_STATES,
     AppointmentState,
@@ -47,6 +48,8 @@ from tongxin.doorstep.models import (
     ServiceFunction,
     ServiceRequest,
     ServiceWindow,
+    ShopItem,
+    ShopOrder,
     Slot,
     Venue,
     VenueBooking,
@@ -123,10 +126,19 @@ def desk(request: HttpRequest) -> HttpResponse:
         .select_related("community")
         .order_by("community_id", "number")
     )
-    window = next(
-        (w for w in windows if w.pk == _int(request.GET.get("window"))), windows[0] if windows else None
-    )
     today = timezone.localdate()
+    wanted = _int(request.GET.get("window"))
+    if not wanted and windows:  # open on the window where people wait today
+        wanted = (
+            Appointment.objects.filter(
+                window__in=windows, day=today, state__in=[AppointmentState.BOOKED, AppointmentState.WAITING]
+            )
+            .order_by("window__number")
+            .values_list("window_id", flat=True)
+            .first()
+            or 0
+        )
+    window = next((w for w in windows if w.pk == wanted), windows[0] if windows else None)
     queue: list[Appointment] = []
     functions: list[ServiceFunction] = []
     if window is not None:
@@ -920,6 +932,94 @@ def my_piecework(request: HttpRequest) -> HttpResponse:
     )
 
 
+# ----------------------------------------------------------------------------------------- 直通车 shop
+@policy.page("doorstep.manage_shop")
+def shop(request: HttpRequest) -> HttpResponse:
+    """Staff: the goods at cost (add, restock) and the orders to deliver or hand over."""
+    community = _community_choice(request)
+    if request.method == "POST":
+        p = request.POST
+        if p.get("do") == "add" and community is not None:
+            try:
+                price = Decimal(p.get("price") or "0")
+            except InvalidOperation:
+                price = Decimal("0")
+            if not p.get("name", "").strip() or price <= 0:
+                messages.error(request, _("请填写商品和出厂价"))
+            else:
+                probe = ShopItem(community=community)
+                policy.require(request.user, "doorstep.manage_shop", probe)
+                ShopItem.objects.create(
+                    community=community,
+                    name=p["name"].strip()[:100],
+                    unit=p.get("unit", "").strip()[:30],
+                    price=price,
+                    stock=max(_int(p.get("stock")), 0),
+                    supplier=p.get("supplier", "").strip()[:100],
+                )
+                messages.success(request, _("商品已上架"))
+        elif p.get("do") in ("delivered", "collected", "cancelled"):
+            order = (
+                policy.restrict(ShopOrder.objects.all(), request.user, "doorstep.manage_shop")
+                .filter(pk=_int(p.get("order")))
+                .first()
+            )
+            if order is None:
+                raise Http404
+            _run(
+                request,
+                lambda: services.close_shop_order(
+                    request.user, order, to=p.get("do", ""), deliverer=p.get("deliverer", "")
+                ),
+                _("已更新"),
+            )
+        return redirect(f"{_url('doorstep:shop')}?community={community.pk if community else ''}")
+    items = policy.restrict(ShopItem.objects.all(), request.user, "doorstep.manage_shop").filter(
+        community=community
+    )
+    orders = (
+        policy.restrict(ShopOrder.objects.all(), request.user, "doorstep.manage_shop")
+        .filter(community=community, state="placed")
+        .select_related(
+            "resident__dwelling__building", "resident__dwelling__entrance", "resident__dwelling__estate"
+        )
+        .order_by("created_at", "pk")[:200]
+    )
+    return render(
+        request,
+        "doorstep/shop.html",
+        {"items": items, "orders": orders, "community": community, "communities": _communities(request.user)},
+    )
+
+
+@policy.page("doorstep.my_services")
+def my_shop(request: HttpRequest) -> HttpResponse:
+    resident = _home(request)
+    items = (
+        ShopItem.objects.filter(community_id=resident.dwelling.community_id, active=True).order_by("name")
+        if resident is not None
+        else ShopItem.objects.none()
+    )
+    if request.method == "POST":
+        wanted = {item.pk: _int(request.POST.get(f"q{item.pk}")) for item in items}
+        o = _run(
+            request,
+            lambda: services.place_shop_order(
+                request.user, wanted, delivery=bool(request.POST.get("delivery"))
+            ),
+        )
+        if o is not None:
+            messages.success(request, _("下单成功，合计 %(t)s 元") % {"t": o.total})
+            return redirect("doorstep:my_shop")
+    elderly = resident is not None and (resident.age or 0) >= FREE_DELIVERY_AGE
+    mine = (
+        ShopOrder.objects.filter(resident=resident).order_by("-created_at")[:5]
+        if resident is not None
+        else []
+    )
+    return render(request, "doorstep/my_shop.html", {"items": items, "elderly": elderly, "mine": mine})
+
+
 app_name = "doorstep"
 urlpatterns = [
     path("", desk, name="desk"),
@@ -945,4 +1045,6 @@ urlpatterns = [
     path("m/venues/<int:pk>/cancel/", my_venue_cancel, name="my_venue_cancel"),
     path("m/merchants/", my_merchants, name="my_merchants"),
     path("m/piecework/", my_piecework, name="my_piecework"),
+    path("shop/", shop, name="shop"),
+    path("m/shop/", my_shop, name="my_shop"),
 ]

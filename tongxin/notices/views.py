@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -293,12 +293,17 @@ def _assign_form(building: Region, data: Any) -> AssignForm:
     from tongxin.party.choices import MemberType
 
     neighbours = Resident.objects.filter(dwelling__building=building, status=ResidentStatus.ACTIVE)
-    cadres = Resident.objects.filter(
-        party_member__active=True,
-        party_member__member_type=MemberType.DUAL_REGISTERED,
-        dwelling__community_id=building.place_ids()[1],
-        status=ResidentStatus.ACTIVE,
-    ).exclude(dwelling__building=building)
+    community_id = building.place_ids()[1]
+    # a 下沉 cadre living outside the community has no dwelling: he belongs to the community he reported in to
+    cadres = (
+        Resident.objects.filter(
+            party_member__active=True,
+            party_member__member_type=MemberType.DUAL_REGISTERED,
+            status=ResidentStatus.ACTIVE,
+        )
+        .filter(Q(dwelling__community_id=community_id) | Q(party_member__community_id=community_id))
+        .exclude(dwelling__building=building)
+    )
     choices = [
         (r.pk, f"{r.name} · {r.dwelling.entrance.name}{r.dwelling.number}" if r.dwelling else r.name)
         for r in neighbours.select_related("dwelling__entrance").order_by(

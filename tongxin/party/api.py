@@ -12,13 +12,16 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
 from tongxin.core import policy
-from tongxin.core.api import ERRORS, Paged, PageNumber, PageSize, Ref, paginate
+from tongxin.core.api import ERRORS, ApiError, Paged, PageNumber, PageSize, Ref, paginate
+from tongxin.party import services
 from tongxin.party.choices import CoBuildingKind, MemberType, OrganisationKind
-from tongxin.party.models import CoBuildingUnit, Organisation, PartyMember
+from tongxin.party.models import CoBuildingUnit, JointMeeting, Organisation, PartyMember
 from tongxin.regions.models import Region
+from tongxin.regions.policy import community_ids
 
 router = Router(tags=["party"])
 
@@ -40,6 +43,11 @@ class MemberOut(Schema):
     reported_in_on: dt.date | None = Field(description="Date of 双报到 (reporting to the community)")
     active: bool
     grid_id: int | None
+    community_id: int | None = Field(
+        description="Community the member reported in to (下沉 cadres living elsewhere)"
+    )
+    sinking_cadre: bool
+    post_title: str
 
     @staticmethod
     def resolve_grid_id(obj: PartyMember) -> int | None:
@@ -196,3 +204,139 @@ def list_co_building_units(
     if committee_member is not None:
         qs = qs.filter(committee_member=committee_member)
     return paginate(qs, page, page_size)
+
+
+# --- writes: 双报到, a unit's report-in, joint meetings ---------------------------------------------------------
+
+
+class RegisterIn(Schema):
+    community_id: int = Field(description="Community the member reports in to")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field("", max_length=18, description="A resident of the registry is found by it")
+    phone: str = Field("", max_length=20)
+    member_type: MemberType = MemberType.DUAL_REGISTERED
+    sinking_cadre: bool = Field(False, description="下沉 cadre (may live outside the community)")
+    employer_id: int | None = Field(None, description="Co-building unit he works for")
+    employer_name: str = Field("", max_length=100)
+    post_title: str = Field("", max_length=50)
+    skills: str = Field("", max_length=200)
+    reported_in_on: dt.date | None = None
+
+
+class ReportInIn(Schema):
+    community_id: int
+    resources: str = ""
+    needs: str = ""
+    projects: str = ""
+
+
+class ReportInOut(Schema):
+    id: int
+    unit_id: int
+    community_id: int
+    reported_on: dt.date
+    resources: str
+    needs: str
+    projects: str
+
+
+class MeetingIn(Schema):
+    community_id: int
+    held_on: dt.date
+    topic: str = Field(min_length=1, max_length=200)
+    unit_ids: list[int] = Field(min_length=1)
+    decisions: str = ""
+
+
+class MeetingOut(Schema):
+    id: int
+    community_id: int
+    held_on: dt.date
+    topic: str
+    decisions: str
+    unit_ids: list[int]
+
+    @staticmethod
+    def resolve_unit_ids(obj: JointMeeting) -> list[int]:
+        return sorted(u.pk for u in obj.units.all())
+
+
+def _community(user: Any, community_id: int, field: str = "community_id") -> Region:
+    community = Region.objects.filter(pk=community_id, pk__in=community_ids(user)).first()
+    if community is None:
+        raise ApiError(422, "not_found", _("社区不存在或不在您的管辖范围内"), field)
+    return community
+
+
+@router.post("/members/", response={201: MemberOut, **ERRORS}, summary="Record a member's 双报到")
+@policy.operation("party.register_member")
+def register_member(request: HttpRequest, payload: RegisterIn) -> Any:
+    community = _community(request.user, payload.community_id)
+    employer = None
+    if payload.employer_id is not None:
+        employer = CoBuildingUnit.objects.filter(pk=payload.employer_id).first()
+        if employer is None:
+            raise ApiError(422, "not_found", _("单位不存在"), "employer_id")
+    member = services.register_member(
+        request.user,
+        community=community,
+        member_type=payload.member_type,
+        name=payload.name,
+        id_number=payload.id_number,
+        phone=payload.phone,
+        skills=payload.skills,
+        employer=employer,
+        employer_name=payload.employer_name,
+        post_title=payload.post_title,
+        sinking_cadre=payload.sinking_cadre,
+        reported_in_on=payload.reported_in_on,
+    )
+    return Status(201, _members(request.user).get(pk=member.pk))
+
+
+@router.post(
+    "/co-building-units/{int:unit_id}/report-in",
+    response={200: ReportInOut, **ERRORS},
+    summary="A unit's 报到 with its resources, needs and projects",
+)
+@policy.operation("party.view_co_building_units", model="party.CoBuildingUnit")
+def unit_report_in(request: HttpRequest, unit_id: int, payload: ReportInIn) -> Any:
+    unit = policy.get_or_deny(
+        CoBuildingUnit.objects.all(), request.user, "party.view_co_building_units", pk=unit_id
+    )
+    return services.record_unit_report_in(
+        request.user,
+        unit=unit,
+        community=_community(request.user, payload.community_id),
+        resources=payload.resources,
+        needs=payload.needs,
+        projects=payload.projects,
+    )
+
+
+@router.get(
+    "/joint-meetings/",
+    response={200: Paged[MeetingOut], **ERRORS},
+    summary="Joint meetings of my communities",
+)
+@policy.operation("party.view_co_building_units")
+def list_joint_meetings(request: HttpRequest, page: int = PageNumber, page_size: int = PageSize) -> Any:
+    qs = JointMeeting.objects.filter(community_id__in=community_ids(request.user)).prefetch_related("units")
+    return paginate(qs.order_by("-held_on", "-pk"), page, page_size)
+
+
+@router.post("/joint-meetings/", response={201: MeetingOut, **ERRORS}, summary="Record a joint meeting")
+@policy.operation("party.record_unit_work")
+def record_joint_meeting(request: HttpRequest, payload: MeetingIn) -> Any:
+    units = list(CoBuildingUnit.objects.filter(pk__in=payload.unit_ids))
+    if len(units) != len(set(payload.unit_ids)):
+        raise ApiError(422, "not_found", _("单位不存在"), "unit_ids")
+    meeting = services.record_joint_meeting(
+        request.user,
+        community=_community(request.user, payload.community_id),
+        held_on=payload.held_on,
+        topic=payload.topic,
+        units=units,
+        decisions=payload.decisions,
+    )
+    return Status(201, meeting)

@@ -267,6 +267,8 @@ def test_a_recurring_case_pattern_becomes_a_matter(world, owners, default_catego
         world.users["staff_b"], estate=world.estate_b, category_id=patterns[0]["category_id"]
     )
     assert m.source == "cases" and m.cases.count() == 3
+    page = world.client("staff_b").get(f"/assembly/{m.pk}/")
+    assert page.status_code == 200 and "关联诉求" in page.content.decode()
     assert services.recurring_patterns(world.users["staff_b"]) == []
     assert Matter.objects.count() == 1
 

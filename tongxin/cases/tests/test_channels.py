@@ -116,3 +116,48 @@ def test_resident_sees_repairs_not_the_staff_tiers(world):
     assert "房屋报修" in html and "房屋漏水" in html
     for tier in ('value="repairs-small"', 'value="repairs-medium"', 'value="repairs-large"'):
         assert tier not in html
+
+
+@pytest.mark.django_db
+def test_record_and_dispatch_in_one_step(world):
+    # given the hotline screen and a leak in 锦绣江山 (one property company serves it)
+    client = world.client("staff_a")
+    data = {
+        "channel": "hotline",
+        "category": "repairs-leak",
+        "description": "楼顶漏水",
+        "address": "锦绣江山3栋",
+    }
+    # when the operator records it with 派给所在小区的物业公司
+    r = client.post("/cases/intake/", {**data, "dispatch_to": "company"})
+    # then the case is registered and dispatched to that company in one step
+    assert r.status_code == 302
+    case = Case.objects.get()
+    assert case.state == "dispatched" and case.property_company_id == world.property_company.pk
+    # and to the grid's worker
+    client.post("/cases/intake/", {**data, "description": "楼道灯不亮", "dispatch_to": "grid"})
+    assert Case.objects.get(description="楼道灯不亮").assignee == world.users["grid_1"]
+    # and to a department of the subdistrict
+    client.post(
+        "/cases/intake/",
+        {**data, "description": "井盖缺失", "dispatch_to": f"department:{world.department.pk}"},
+    )
+    assert Case.objects.get(description="井盖缺失").department_id == world.department.pk
+
+
+@pytest.mark.django_db
+def test_record_and_dispatch_refused_records_nothing(world):
+    # given 富丰新城 (大新社区): no property company serves it
+    client = world.client("staff_b")
+    r = client.post(
+        "/cases/intake/",
+        {
+            "category": "repairs-leak",
+            "description": "楼顶漏水",
+            "address": "富丰新城12栋",
+            "dispatch_to": "company",
+        },
+    )
+    # then the screen says why and nothing is registered
+    assert r.status_code == 200 and "物业公司" in r.content.decode()
+    assert not Case.objects.exists()

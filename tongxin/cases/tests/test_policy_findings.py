@@ -203,7 +203,8 @@ def test_a_whistled_case_is_in_the_liaisons_default_queue(world):
     services.whistle(case.pk, world.users["admin"], [world.department], note="联合整治")
     liaison = world.client("department")
     r = liaison.get("/cases/")
-    assert case.pk in [c.pk for c, _cls in r.context["rows"]]
+    rows = {c.pk: c for c, _cls in r.context["rows"]}
+    assert case.pk in rows and rows[case.pk].report_by is not None  # with the report-in countdown
     assert case.pk in [x["id"] for x in liaison.get(f"{API}queue").json()["items"]]
     assert "report-in" in shown(liaison, case)
     services.resolve(case.pk, world.users["staff_a"], "已拆除")
@@ -242,3 +243,34 @@ def test_case_photos_are_served_only_to_those_who_see_the_case(world, settings, 
     (tmp_path / "imports" / "residents.xlsx").write_bytes(b"id numbers")
     assert world.client("admin").get("/media/imports/residents.xlsx").status_code == 404
     assert world.client("admin").get("/media/../settings.py").status_code == 404
+
+
+def test_ratings_keep_their_source_and_the_rate_reads_with_and_without_calls(world):
+    """Given one case rated by its reporter (不满意, own account) and one rated by a follow-up call (满意) by
+    someone who did not handle it, then each rating says how it was obtained, and the satisfaction rate is 50%
+    with the call and 0% on the residents' own word only."""
+    import datetime as dt
+
+    from tongxin.cases import rates
+
+    own = services.submit(
+        actor=world.users["resident"],
+        channel=Channel.RESIDENT_APP,
+        category="environment",
+        description="垃圾没清运",
+        reporter=world.residents["a1"],
+        dwelling=world.dwellings["a1"],
+    )
+    services.resolve(own.pk, world.users["staff_a"], "已清运")
+    services.confirm_and_rate(own.pk, world.users["resident"], "dissatisfied", "还是有味道")
+    called = resolved_by_grid_worker(world)
+    services.follow_up_call(called.pk, world.users["staff_a"], "satisfied")
+    assert Case.objects.get(pk=own.pk).rating_source == "online"
+    assert Case.objects.get(pk=called.pk).rating_source == "follow_up_call"
+    today = dt.date.today()
+    result = rates.rates(
+        rates.Filters.for_region(
+            world.community_a, start=dt.date(2026, 1, 1), end=max(today, dt.date(2026, 12, 31))
+        )
+    )["rates"]
+    assert result["satisfaction"] == 0.5 and result["satisfaction_online"] == 0.0

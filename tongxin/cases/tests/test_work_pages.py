@@ -66,7 +66,9 @@ def test_department_panel_shows_the_report_in_note_and_the_street_rates_on_the_w
     case = new_case(world, code="city-management", description="井盖缺失")
     [call] = services.whistle(case, world.users["admin"], [world.department])
     services.report_in(call, world.users["department"], note="执法队2人已出发，15分钟到")
-    # then the case page shows the note to the community and to the department
+    # then the case page shows the note to the community and to the department, and the API gives it too
+    detail = world.client("staff_a").get(f"/api/v1/cases/{case.pk}").json()
+    assert detail["whistle_calls"][0]["report_note"] == "执法队2人已出发，15分钟到"
     for who in ("staff_a", "department", "admin"):
         html = world.client(who).get(f"/cases/{case.pk}/").content.decode()
         assert "报到说明" in html and "执法队2人已出发" in html, who
@@ -151,7 +153,7 @@ def test_department_sees_resolve_and_return_after_reporting_in(world):
     [call] = services.whistle(case, world.users["admin"], [world.department])
     dept = world.client("department")
     before = dept.get(f"/cases/{case.pk}/").content.decode()
-    assert 'data-action="resolve"' not in before and 'data-action="report_in"' in before
+    assert 'data-action="resolve"' not in before and 'data-action="report-in"' in before
     services.report_in(call, world.users["department"], note="已出发")
     after = dept.get(f"/cases/{case.pk}/").content.decode()
     assert 'data-action="resolve"' in after and 'data-action="return"' in after

@@ -1,5 +1,5 @@
 """Target 4: a 下沉 cadre who lives outside the community is registered through the party page, takes a post and a
-双楼长 role, runs an errand, and his hours appear in his unit's yearly export."""
+双楼长 role (through the building's leaders page), runs an errand, and his hours appear in his unit's yearly export."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.utils import timezone
 from tongxin.conftest import make_user
 from tongxin.core import pii
 from tongxin.doorstep import reports, services
-from tongxin.notices import leaders
 from tongxin.notices.choices import LeaderRole
+from tongxin.notices.models import LeaderAssignment
 from tongxin.party.models import CoBuildingUnit, PartyMember, ServicePost
 from tongxin.regions.models import Region, RoleAssignment
 from tongxin.volunteers import services as volunteers
@@ -51,13 +51,17 @@ def test_a_cadre_living_elsewhere_is_registered_serves_and_counts_for_his_unit(h
     post = ServicePost.objects.create(community=w.community_a, code="convenience", name="便民服务岗")
     volunteers.assign_post(post, member, actor=w.users["staff_a"])
     building = Region.objects.get(pk=w.dwellings["a1"].building_id)
-    pair = leaders.assign(
-        w.users["staff_a"],
-        role=LeaderRole.BUILDING_LEADER,
-        resident=member.resident,
-        place=building,
-        cadre=True,
+    response = staff.post(
+        reverse("notices:building_leaders", args=[building.pk]),
+        {
+            "role": LeaderRole.BUILDING_LEADER,
+            "place": building.pk,
+            "resident": member.resident.pk,
+            "cadre": "on",
+        },
     )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    pair = LeaderAssignment.objects.get(resident=member.resident, ended_on__isnull=True)
     assert pair.cadre and pair.community_id == w.community_a.pk
     # he signs in and runs a resident's errand: the hours go to his time bank
     user = make_user("liu_cadre")

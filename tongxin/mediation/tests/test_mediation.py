@@ -92,6 +92,8 @@ def test_a_case_is_handed_to_mediation_and_back(world, default_categories):
     )
     d = services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
     assert d.case_id == case.pk and d.source == DisputeSource.CASE and d.grid_id == world.grid_1.pk
+    page = world.client("staff_a").get(f"/mediation/{d.pk}/")
+    assert page.status_code == 200 and case.number in page.content.decode()
     with pytest.raises(ValidationError):
         services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
     services.return_to_case(world.users["staff_a"], d, note="涉及房屋质量，转住建部门")
@@ -137,3 +139,20 @@ def test_the_case_panel_renders_by_name_for_the_case_page(world, default_categor
     d = services.hand_over_case(world.users["staff_a"], case, kind=DisputeKind.NEIGHBOURS)
     html = panel(world.users["staff_a"])
     assert d.number in html and "转入矛盾调解" not in html
+
+
+def test_the_case_page_carries_the_mediation_panel(world, default_categories):
+    """Given a case in community A, when its staff open the case page, then the mediation panel offers the
+    hand-over (registered by mediation with the case page; cases imports nothing of mediation)."""
+    from tongxin.cases import services as cases
+    from tongxin.cases.models import Category
+
+    case = cases.submit(
+        channel="hotline",
+        category=Category.objects.filter(parent__isnull=False).first(),
+        description="楼上漏水引发邻里争执",
+        dwelling=world.dwellings["a1"],
+        actor=world.users["staff_a"],
+    )
+    page = world.client("staff_a").get(f"/cases/{case.pk}/").content.decode()
+    assert "转入矛盾调解" in page

@@ -180,3 +180,23 @@ def test_device_list_query_count(world, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         r = c.get("/sensors/")
     assert r.status_code == 200 and r.content.decode().count("P-") >= 25
+
+
+def test_the_case_page_shows_the_reading_history_of_a_sensor_case(world, pump, default_categories):
+    """Given a pressure drop that opened a case, when community staff open the case page, then the reading history
+    chart is on it (a panel the sensors register with the case page); an ordinary case's page has none."""
+    from tongxin.cases import services as cases
+    from tongxin.cases.models import Category
+
+    alert = drop(pump)
+    page = world.client("staff_a").get(f"/cases/{alert.case_id}/").content.decode()
+    assert 'id="sensor-readings"' in page and f"/sensors/cases/{alert.case_id}/readings.json" in page
+    ordinary = cases.submit(
+        channel="hotline",
+        category=Category.objects.filter(parent__isnull=False).first(),
+        description="楼道灯坏了",
+        dwelling=world.dwellings["a1"],
+        actor=world.users["staff_a"],
+    )
+    page = world.client("staff_a").get(f"/cases/{ordinary.pk}/").content.decode()
+    assert "办理过程" in page and 'id="sensor-readings"' not in page

@@ -1,0 +1,18 @@
+"""The ``tongxin`` command an installed wheel provides: ``manage.py`` without a checkout (``tongxin migrate``,
+``tongxin run_huey``, ``tongxin backup`` …)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
