@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -291,7 +292,10 @@ def operation(
             decision = decide(request.user, action)
             if decision is Decision.ALLOW and model and kwargs:
                 # the object named by the first path parameter, so that out of scope is 404 before any parsing
-                found = _lookup(_model(model), next(iter(kwargs.values())))
+                try:
+                    found = _model(model)._default_manager.filter(pk=next(iter(kwargs.values()))).first()
+                except (ValueError, TypeError, OverflowError, DataError):
+                    found = None  # not an id any row can have ("abc", 2^64): no such object
                 decision = Decision.NOT_FOUND if found is None else decide(request.user, action, found)
             if decision is not Decision.ALLOW:
                 return operation_.api.on_exception(request, PolicyDenied(decision, action, reason(action)))
@@ -304,20 +308,6 @@ def operation(
         return decorate_view(gate)(fn)
 
     return decorate
-
-
-def _lookup(model: Any, raw: Any) -> Any:
-    """The row whose primary key is the raw path value, or None when there is none — including a value that is
-    not a key at all (text where a number is expected, a number beyond the column's range, a NUL byte)."""
-    try:
-        value = model._meta.pk.to_python(raw)
-    except ValidationError:
-        return None
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        return None
-    if isinstance(value, str) and "\x00" in value:
-        return None
-    return model._default_manager.filter(pk=value).first()
 
 
 def _model(label: str) -> Any:

@@ -105,3 +105,9 @@ def test_too_long_or_out_of_range_is_refused_not_cut(world, extra, field):
 
 def test_an_unknown_api_path_answers_the_error_body(world):
     assert _error(world.client("admin").get("/api/v1/tokens/-5"), 404)["code"] == "not_found"
+
+
+def test_a_path_id_that_is_no_number_is_not_found(world):
+    # given an operation whose policy gate looks the object up before the parameters are parsed
+    body = _error(world.client("admin").get("/api/v1/cases/%F4%8F%92%BD%C3%8DN4"), 404)
+    assert body["code"] == "not_found"
