@@ -35,6 +35,8 @@ COUNTER_LABELS = {
     "satisfied": _lazy("满意"),
     "basically_satisfied": _lazy("基本满意"),
     "dissatisfied": _lazy("不满意"),
+    "rated_by_call": _lazy("回访评价"),
+    "satisfied_by_call": _lazy("回访满意"),
     "suggestion_received": _lazy("收到建议"),
     "suggestion_rectified": _lazy("建议已整改"),
 }
