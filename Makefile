@@ -101,12 +101,15 @@ lock: venv
 
 # The wheel carries templates, static files (the npm packages' dist folders copied in), compiled translations.
 wheel: venv messages node
-	rm -rf build tongxin/vendor_static dist/tongxin-$(VERSION)-*.whl
+	rm -rf dist/tongxin-$(VERSION)-*.whl
+	@# built from a copy of the tree (no caches), so a test run writing beside it cannot pull files from under it
+	tmp=$$(mktemp -d) && \
+	tar --exclude=__pycache__ --exclude='*.pyc' --ignore-failed-read -cf - pyproject.toml README.md tongxin \
+	  | tar -xf - -C $$tmp && \
 	for pkg in $$($(PY) -c "import json; print(' '.join(json.load(open('package.json'))['dependencies']))"); do \
-	  mkdir -p tongxin/vendor_static/$$pkg && cp -r node_modules/$$pkg/dist tongxin/vendor_static/$$pkg/ && \
-	  cp node_modules/$$pkg/LICENSE* tongxin/vendor_static/$$pkg/ 2>/dev/null; true; done
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
-	rm -rf build tongxin/vendor_static
+	  mkdir -p $$tmp/tongxin/vendor_static/$$pkg && cp -r node_modules/$$pkg/dist $$tmp/tongxin/vendor_static/$$pkg/ && \
+	  cp node_modules/$$pkg/LICENSE* $$tmp/tongxin/vendor_static/$$pkg/ 2>/dev/null; true; done && \
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(CURDIR)/dist $$tmp; status=$$?; rm -rf $$tmp; exit $$status
 
 # Everything an intranet host needs to install without network: the wheels of requirements.lock, the app's
 # wheel, the lock itself, deploy/ and the two operator documents, in wheelhouse/ and dist/tongxin-wheelhouse-*.tar.gz.

@@ -30,7 +30,7 @@ def submit(page, name: str) -> None:
     page.wait_for_selector(".messages")
 
 
-def test_grid_worker_works_a_1715_case_on_the_phone(world, new_page, settings, tmp_path):
+def test_grid_worker_works_a_1715_case_on_the_phone(world, new_page, settings, tmp_path, default_categories):
     # given a leak dispatched to the grid worker
     settings.MEDIA_ROOT = tmp_path
     case = new_case(world, now=None, description="楼顶漏水，请联系139 1234 5678")

@@ -23,7 +23,11 @@ ROOT = Path(settings.BASE_DIR)
 
 def production_env(**overrides: str) -> dict[str, str]:
     """An environment a real deployment would have: strong keys, PostgreSQL, a host name, an SMS gateway."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_HSTS_SECONDS", "SMS_BACKEND"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECURE_HSTS_SECONDS", "SMS_BACKEND", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         TONGXIN_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(48),

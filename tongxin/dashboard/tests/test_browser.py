@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tongxin.cases.choices import CaseState, Channel
 from tongxin.cases.models import Case
@@ -150,7 +151,7 @@ def test_hotline_call_recorded_within_the_interaction_budget(
     assert page.input_value("#id_address").startswith("锦绣江山")
     # the operator types what the caller says; the category is suggested while typing
     ui.fill("#id_description", "家里停水了，楼上说也没有水")
-    page.wait_for_function("document.getElementById('id_category').value !== ''")
+    expect(page.locator("#id_category")).not_to_have_value("")  # no page-side eval: the CSP forbids it
     ui.click("#intake-submit")
     page.wait_for_selector("#intake-done")
     elapsed = time.monotonic() - started
