@@ -43,7 +43,7 @@ def _phone_pages(user: Any) -> list[tuple[str, str]]:
     return out
 
 
-def test_every_page_of_the_phone_roles_fits_a_375px_screen(walk_world, new_page):  # noqa: F811
+def test_every_page_of_the_phone_roles_fits_a_375px_screen(default_categories, walk_world, new_page):  # noqa: F811
     # given the walker's world: every app's sample objects in community A and B
     users = walk_world["users"]
     too_wide: list[str] = []
