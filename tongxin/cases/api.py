@@ -594,10 +594,10 @@ def suggest_feedback(request: HttpRequest, payload: FeedbackIn) -> Any:
 
 
 def channels_for(user: Any) -> set[str]:
-    """The channels a caller may submit through: everyone the API and the phone; registry staff (subdistrict,
-    community, grid workers) also 热线, 网格巡查, 服务窗口 and the suggestion box they empty."""
+    """The channels a caller may submit through: everyone the API and the phone; those who may take calls and
+    visits at the desk (the policy's ``cases.intake``) also 热线, 网格巡查, 服务窗口 and the suggestion box."""
     allowed: set[str] = {Channel.API, Channel.RESIDENT_APP}
-    if scope_for(user).has_role("subdistrict_admin", "community_staff", "grid_worker"):
+    if policy.can(user, "cases.intake"):
         allowed |= {*STAFF_CHANNELS, Channel.SUGGESTION_BOX}
     return allowed
 

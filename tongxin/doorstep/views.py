@@ -522,13 +522,12 @@ def merchants(request: HttpRequest) -> HttpResponse:
                 _("商户已加入便民服务队"),
             )
         elif p.get("do") in (BookingState.DONE, BookingState.CANCELLED):
-            booking = (
-                policy.restrict(MerchantBooking.objects.all(), request.user, "doorstep.view_merchants")
-                .filter(pk=_int(p.get("booking")))
-                .first()
+            booking = policy.get_or_deny(
+                MerchantBooking.objects.all(),
+                request.user,
+                "doorstep.view_merchants",
+                pk=_int(p.get("booking")),
             )
-            if booking is None:
-                raise Http404
             _run(
                 request,
                 lambda: services.complete_booking(request.user, booking, to=p.get("do", "")),
@@ -569,22 +568,14 @@ def venues(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         p = request.POST
         if p.get("do") == "cancel":
-            booking = (
-                policy.restrict(VenueBooking.objects.all(), request.user, "doorstep.view_venues")
-                .filter(pk=_int(p.get("booking")))
-                .first()
+            booking = policy.get_or_deny(
+                VenueBooking.objects.all(), request.user, "doorstep.view_venues", pk=_int(p.get("booking"))
             )
-            if booking is None:
-                raise Http404
             _run(request, lambda: services.cancel_venue_booking(request.user, booking), _("已取消预约"))
         elif p.get("do") == "book":
-            venue = (
-                policy.restrict(Venue.objects.all(), request.user, "doorstep.view_venues")
-                .filter(pk=_int(p.get("venue")))
-                .first()
+            venue = policy.get_or_deny(
+                Venue.objects.all(), request.user, "doorstep.view_venues", pk=_int(p.get("venue"))
             )
-            if venue is None:
-                raise Http404
             unit = CoBuildingUnit.objects.filter(
                 pk=_int(p.get("unit")), communities=venue.community_id
             ).first()
@@ -959,13 +950,9 @@ def shop(request: HttpRequest) -> HttpResponse:
                 )
                 messages.success(request, _("商品已上架"))
         elif p.get("do") in ("delivered", "collected", "cancelled"):
-            order = (
-                policy.restrict(ShopOrder.objects.all(), request.user, "doorstep.manage_shop")
-                .filter(pk=_int(p.get("order")))
-                .first()
+            order = policy.get_or_deny(
+                ShopOrder.objects.all(), request.user, "doorstep.manage_shop", pk=_int(p.get("order"))
             )
-            if order is None:
-                raise Http404
             _run(
                 request,
                 lambda: services.close_shop_order(
