@@ -71,6 +71,8 @@ def test_sensor_charts_markers_and_care_pages(live_server, world, default_catego
     phone.goto("/sensors/care/")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.click(f"a[href='/sensors/care/{signal.pk}/']")
+    phone.wait_for_url(f"**/sensors/care/{signal.pk}/")
+    phone.wait_for_load_state()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     shot(phone, "care")
     phone.check("input[value=visited]")
