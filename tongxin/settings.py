@@ -293,6 +293,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
+# Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days
+# are deleted every night, except those an unfinished import still needs (`manage.py purge_private_files`).
+PRIVATE_FILE_RETENTION_DAYS = int(os.environ.get("PRIVATE_FILE_RETENTION_DAYS", "7"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
