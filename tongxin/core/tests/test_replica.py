@@ -48,7 +48,7 @@ def scalar(alias: str, sql: str, params: list[str] | None = None) -> object:
 def caught_up(timeout: float = REPLAY_TIMEOUT_S) -> float:
     """Wait until the standby has replayed everything the primary wrote so far; returns the seconds waited.
     Fails the test after ``timeout`` seconds (a standby that stopped streaming must not hang the suite)."""
-    lsn = scalar("default", "SELECT pg_current_wal_lsn()::text")
+    lsn = str(scalar("default", "SELECT pg_current_wal_lsn()::text"))
     started = time.monotonic()
     while not scalar("replica", "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn]):
         if time.monotonic() - started > timeout:
