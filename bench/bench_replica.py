@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
+
+from _http import start_gunicorn, stop, timed_request
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -107,37 +108,6 @@ def sessions_and_grid() -> tuple[dict[str, str], int]:
     return cookies, grid.pk
 
 
-def start_app(port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "tongxin.wsgi", "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(120):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/m/login/")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.5)
-    stop(proc)
-    raise SystemExit(f"gunicorn on {port} did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def run_load(
     ports: list[int], clients: int, warmup: float, seconds: float, requests: list[tuple[str, str, str]]
 ):
@@ -157,20 +127,11 @@ def run_load(
         while time.monotonic() < stop_at:
             label, cookie, path = requests[k % len(requests)]
             k += 1
-            t0 = time.monotonic()
-            try:
-                conn.request("GET", path, headers={"Cookie": cookie})
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                status = 0
-            t1 = time.monotonic()
-            if t0 >= measure_from:
+            started = time.monotonic()
+            conn, status, took = timed_request(conn, "GET", path, headers={"Cookie": cookie})
+            if started >= measure_from:
                 if status == 200:
-                    mine[label].append(t1 - t0)
+                    mine[label].append(took)
                 else:
                     bad[status] = bad.get(status, 0) + 1
         with lock:
@@ -230,7 +191,9 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in configs}
     try:
         for env, ports in configs.values():
-            procs += [start_app(port, env, args.workers, args.threads) for port in ports]
+            procs += [
+                start_gunicorn(ROOT, port, env, args.workers, args.threads, "/m/login/") for port in ports
+            ]
         for rnd in range(args.rounds):
             for name, (_, ports) in configs.items():
                 time.sleep(args.settle)
