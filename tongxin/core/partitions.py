@@ -1,8 +1,8 @@
 """Monthly partitions of the big append-mostly tables on PostgreSQL (declarative partitioning by range of a time
 column), the approach of the sensors' readings (``tongxin/sensors/partitions.py``) made generic.
 
-Partitioned (issue 15): ``cases_caseevent`` by ``at``, ``core_notification`` by ``created_at`` and
-``volunteers_entry`` (the ledger's entries) by ``value_date``. Each has a DEFAULT partition, so an insert never
+Partitioned (issue 15): ``cases_case`` by ``submitted_at``, ``cases_caseevent`` by ``at``,
+``core_notification`` by ``created_at`` and ``volunteers_entry`` (the ledger's entries) by ``value_date``. Each has a DEFAULT partition, so an insert never
 fails for want of a partition, and monthly partitions from the first month with data to three months ahead; the
 nightly task (``tongxin.core.tasks.maintain_partitions``) keeps three months ahead.
 
@@ -14,9 +14,13 @@ nightly task (``tongxin.core.tasks.maintain_partitions``) keeps three months ahe
 * indexes, foreign keys out of the table, CHECK constraints and the append-only triggers are carried over with
   their names (the migration state does not change);
 * no foreign key may point *into* a partitioned table (it would have to include the partition column): the
-  models that referred to these tables say ``db_constraint=False`` (their ``on_delete`` is Django's job anyway);
+  models that referred to notifications say ``db_constraint=False`` (their ``on_delete`` is Django's job anyway);
 * a UNIQUE index that lacks the partition column cannot exist on a partitioned table, so :func:`convert` refuses
-  such a table instead of silently dropping the guarantee.
+  such a table instead of silently dropping the guarantee — unless the spec names a :class:`KeyTable` (cases):
+  then those unique indexes move to that narrow plain table (``id`` and the key columns) under their names,
+  triggers keep it in step with the partitioned table (a duplicate is refused in the same statement, as
+  before), the foreign keys into the table are re-pointed at it, and the table keeps a plain index
+  (``…_nu``) in place of each. :func:`unconvert` is the way back.
 
 Months are local months (``TIME_ZONE``, Asia/Shanghai) as for the readings. On SQLite every function here does
 nothing and the tables stay plain.
