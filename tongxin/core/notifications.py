@@ -22,7 +22,9 @@ and sends nothing. An emitter that can send one kind for one object more than on
 dispatched again) passes ``event=`` to tell the occasions apart.
 
 When called inside a transaction the messages go out on commit (``on_commit=True``, the default), so a rolled back
-service sends nothing. Logs never show a full phone number or a one-time code (:func:`redact`).
+service sends nothing. A *fresh* event (``fresh=True``: a new case's first message, emitted in the transaction that
+creates it) has its inbox rows written at once in that transaction instead — two INSERTs, no key looked up first,
+committed or rolled back with the case; its other channels still go out on commit. Logs never show a full phone number or a one-time code (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -255,6 +257,20 @@ class Channel:
             Delivery.objects.filter(pk__in=sent).update(status=Delivery.Status.SENT, sent_at=timezone.now())
 
 
+def _delivery(m: Message, event: str, uid: int, channel: str, **fields: Any) -> Any:
+    """The delivery row of ``m`` to user ``uid`` on ``channel``: it holds the never-twice key."""
+    from tongxin.core.models import Delivery
+
+    return Delivery(
+        key=delivery_key(m.kind, event, uid, channel),
+        user_id=uid,
+        kind=m.kind[:40],
+        channel=channel,
+        event=event[:100],
+        **fields,
+    )
+
+
 def _claim(
     m: Message,
     channel: str,
@@ -285,12 +301,11 @@ def _claim(
     for uid in dict.fromkeys(user_ids):
         reachable = uid in addresses
         rows.append(
-            Delivery(
-                key=delivery_key(m.kind, event, uid, channel),
-                user_id=uid,
-                kind=m.kind[:40],
-                channel=channel,
-                event=event[:100],
+            _delivery(
+                m,
+                event,
+                uid,
+                channel,
                 address=addresses[uid][1][:40] if reachable else "",
                 status=Delivery.Status.PENDING if reachable else Delivery.Status.SKIPPED,
                 detail="" if reachable else "no address",
@@ -473,11 +488,15 @@ def _ids(users: Iterable[Any]) -> tuple[int, ...]:
     return tuple(seen)
 
 
-def deliver(messages: Sequence[Message], channels: Iterable[str] | None = None) -> None:
-    """Send now, through ``channels`` or each message's kind's channels, honouring preferences and the
-    never-twice keys. Called by :func:`send` (on commit)."""
+def deliver(
+    messages: Sequence[Message], channels: Iterable[str] | None = None, *, skip: frozenset[str] = frozenset()
+) -> None:
+    """Send now, through ``channels`` or each message's kind's channels (less ``skip``), honouring preferences and
+    the never-twice keys. Called by :func:`send` (on commit)."""
     for m in messages:
         for name in channels_for(m.kind, channels):
+            if name in skip:
+                continue
             if name == WEBHOOK:
                 targets = m.user_ids
             else:
@@ -492,17 +511,59 @@ def deliver(messages: Sequence[Message], channels: Iterable[str] | None = None) 
                 logger.exception("notification channel %s failed", name)
 
 
+def _inbox_now(m: Message) -> None:
+    """The in-app rows of a fresh event, written in the caller's transaction: one INSERT of the inbox rows, one
+    of their delivery rows (which still hold the never-twice keys)."""
+    from tongxin.core.models import Delivery, Notification
+
+    event = m.event_ref() or f"once:{uuid.uuid4().hex}"
+    users = list(dict.fromkeys(m.user_ids))
+    notes = Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
+            )
+            for uid in users
+        ]
+    )
+    Delivery.objects.bulk_create(
+        [
+            _delivery(
+                m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
+            )
+            for uid, n in zip(users, notes, strict=True)
+        ]
+    )
+
+
 def send(
-    messages: Sequence[Message], channels: Iterable[str] | None = None, *, on_commit: bool = True
+    messages: Sequence[Message],
+    channels: Iterable[str] | None = None,
+    *,
+    on_commit: bool = True,
+    fresh: bool = False,
 ) -> None:
-    """Deliver ``messages`` (after the current transaction commits by default)."""
+    """Deliver ``messages`` (after the current transaction commits by default).
+
+    ``fresh``: the emitter says each message's event happens in this transaction for the first time (a new case's
+    first message), so no delivery key can be taken yet. The inbox rows are then written at once, in the caller's
+    transaction — they commit or roll back with the write that caused them, and no key is looked up first — and
+    the other channels go out on commit."""
     messages = [m for m in messages if m.user_ids]
     if not messages:
         return
     names = tuple(channels) if channels is not None else None
+    skip: frozenset[str] = frozenset()
+    if fresh and on_commit and transaction.get_connection().in_atomic_block:
+        for m in messages:
+            if INAPP in channels_for(m.kind, names):
+                _inbox_now(m)
+        skip = frozenset({INAPP})
+        if all(set(channels_for(m.kind, names)) <= skip for m in messages):
+            return
 
     def run() -> None:
-        deliver(messages, names)
+        deliver(messages, names, skip=skip)
 
     if on_commit:
         transaction.on_commit(run)
@@ -520,11 +581,14 @@ def notify(
     kind: str = "",
     event: str = "",
     on_commit: bool = True,
+    fresh: bool = False,
     **extra: Any,
 ) -> None:
-    """Send one message to ``users`` (User objects or ids). See the module docstring for channels and keys."""
+    """Send one message to ``users`` (User objects or ids). See the module docstring for channels and keys;
+    ``fresh`` as in :func:`send`."""
     send(
         [Message(_ids(users), str(subject), str(body), link, kind, extra, event)],
         channels,
         on_commit=on_commit,
+        fresh=fresh,
     )
