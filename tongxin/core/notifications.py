@@ -233,6 +233,14 @@ class Channel:
     def send_one(self, address: Any, message: Message) -> None:
         raise NotImplementedError
 
+    def open(self) -> bool:
+        """Make the channel ready to :meth:`send_one` (its backend); False when it is switched off."""
+        return True
+
+    def accepts(self, message: Message) -> bool:
+        """Whether this channel carries ``message`` at all (e.g. WeChat: only kinds with a template)."""
+        return True
+
     def send(self, messages: Sequence[Message]) -> None:
         from tongxin.core.models import Delivery
 
@@ -348,8 +356,12 @@ class SMSChannel(Channel):
     def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
         return {uid: (phone, pii.mask(phone)) for uid, phone in phones_of(user_ids).items()}
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def open(self) -> bool:
         self.backend = sms_backend()
+        return True
+
+    def send(self, messages: Sequence[Message]) -> None:
+        self.open()
         super().send(messages)
 
     def send_one(self, address: Any, message: Message) -> None:
@@ -368,13 +380,21 @@ class WeChatChannel(Channel):
         rows = NotificationAddress.objects.filter(user_id__in=user_ids).exclude(wechat_openid="")
         return {uid: (oid, f"wx:{oid[:6]}…") for uid, oid in rows.values_list("user_id", "wechat_openid")}
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def open(self) -> bool:
         backend = wechat_backend()
         if backend is None:
-            return
+            return False
         self.backend = backend
+        return True
+
+    def accepts(self, message: Message) -> bool:
         templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
-        super().send([m for m in messages if templates.get(canonical(m.kind))])
+        return bool(templates.get(canonical(message.kind)))
+
+    def send(self, messages: Sequence[Message]) -> None:
+        if not self.open():
+            return
+        super().send([m for m in messages if self.accepts(m)])
 
     def send_one(self, address: Any, message: Message) -> None:
         templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
@@ -511,9 +531,14 @@ def deliver(
                 logger.exception("notification channel %s failed", name)
 
 
-def _inbox_now(m: Message) -> None:
-    """The in-app rows of a fresh event, written in the caller's transaction: one INSERT of the inbox rows, one
-    of their delivery rows (which still hold the never-twice keys)."""
+OUTBOX = "outbox"  # Delivery.detail of a row a fresh event left for the worker (status pending)
+
+
+def _inbox_now(m: Message, later: tuple[str, ...]) -> None:
+    """The rows of a fresh event, written in the caller's transaction: one INSERT of the inbox rows, one of the
+    delivery rows — in-app ones sent, and for each channel of ``later`` one pending row per user (the outbox the
+    worker sends from, :func:`send_outbox`; the inbox row carries the text). The delivery rows hold the
+    never-twice keys."""
     from tongxin.core.models import Delivery, Notification
 
     event = m.event_ref() or f"once:{uuid.uuid4().hex}"
@@ -526,14 +551,97 @@ def _inbox_now(m: Message) -> None:
             for uid in users
         ]
     )
-    Delivery.objects.bulk_create(
-        [
-            _delivery(
-                m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
-            )
-            for uid, n in zip(users, notes, strict=True)
-        ]
+    rows = [
+        _delivery(
+            m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
+        )
+        for uid, n in zip(users, notes, strict=True)
+    ]
+    rows += [
+        _delivery(m, event, uid, name, notification_id=n.pk, status=Delivery.Status.PENDING, detail=OUTBOX)
+        for name in later
+        for uid, n in zip(users, notes, strict=True)
+    ]
+    Delivery.objects.bulk_create(rows)
+
+
+def _wake_outbox() -> None:
+    """After the commit: ask the worker to send the outbox now (the minute's run would otherwise)."""
+    from tongxin.core.tasks import send_outbox_now
+
+    try:
+        send_outbox_now()
+    except Exception:  # the queue is down: the rows are committed, the periodic run sends them
+        logger.exception("could not queue the notification outbox")
+
+
+def send_outbox(batch: int = 200) -> int:
+    """Send up to ``batch`` deliveries that fresh events left pending (the outbox, oldest first); returns how many
+    were settled. Rows are locked with SKIP LOCKED, so several workers share the outbox without sending anything
+    twice. Each row ends sent, failed (the gateway's error) or skipped — the user turned the channel off for the
+    kind, has no address on it, or the channel is off or does not carry the kind."""
+    from tongxin.core.models import Delivery, Notification
+
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PENDING, detail=OUTBOX)
+            .order_by("pk")[:batch]
+        )
+        if not rows:
+            return 0
+        notes = Notification.objects.in_bulk({r.notification_id for r in rows if r.notification_id})
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for r in rows:
+            groups.setdefault((r.channel, r.kind), []).append(r)
+        for (name, kind), group in groups.items():
+            channel = CHANNELS[name]()
+            live = channel.open()
+            receiving = wanted({r.user_id for r in group}, kind, name) if live else set()
+            addresses = channel.addresses(receiving) if receiving else {}
+            for r in group:
+                _settle(r, channel, notes.get(r.notification_id), live, receiving, addresses)
+        Delivery.objects.bulk_update(rows, ["status", "detail", "address", "sent_at"])
+    return len(rows)
+
+
+def _settle(
+    row: Any,
+    channel: Channel,
+    note: Any,
+    live: bool,
+    receiving: set[int],
+    addresses: dict[int, tuple[Any, str]],
+) -> None:
+    from tongxin.core.models import Delivery
+
+    row.sent_at = timezone.now()
+    message = (
+        None
+        if note is None
+        else Message((row.user_id,), note.subject, note.body, note.link, note.kind, {}, row.event)
     )
+    skipped = (
+        "channel off"
+        if not live or message is None or not channel.accepts(message)
+        else "turned off"
+        if row.user_id not in receiving
+        else "no address"
+        if row.user_id not in addresses
+        else ""
+    )
+    if skipped or message is None:
+        row.status, row.detail = Delivery.Status.SKIPPED, skipped
+        return
+    address, masked = addresses[row.user_id]
+    row.address = masked[:40]
+    try:
+        channel.send_one(address, message)
+    except Exception as exc:  # an outage must not stop the others; the row says what happened
+        logger.warning("%s to user %s failed: %s", channel.name, row.user_id, redact(str(exc)))
+        row.status, row.detail = Delivery.Status.FAILED, redact(str(exc))[:200]
+    else:
+        row.status, row.detail = Delivery.Status.SENT, ""
 
 
 def send(
@@ -546,19 +654,26 @@ def send(
     """Deliver ``messages`` (after the current transaction commits by default).
 
     ``fresh``: the emitter says each message's event happens in this transaction for the first time (a new case's
-    first message), so no delivery key can be taken yet. The inbox rows are then written at once, in the caller's
-    transaction — they commit or roll back with the write that caused them, and no key is looked up first — and
-    the other channels go out on commit."""
+    first message), so no delivery key can be taken yet. The rows are then written at once, in the caller's
+    transaction — they commit or roll back with the write that caused them, and no key is looked up first: the
+    inbox rows, and (for the kind's own channels) a pending delivery row per user and channel that the worker
+    sends after the commit (:func:`send_outbox`). Channels named by the emitter and the webhook go out on commit."""
     messages = [m for m in messages if m.user_ids]
     if not messages:
         return
     names = tuple(channels) if channels is not None else None
     skip: frozenset[str] = frozenset()
     if fresh and on_commit and transaction.get_connection().in_atomic_block:
+        queued: set[str] = set()
         for m in messages:
-            if INAPP in channels_for(m.kind, names):
-                _inbox_now(m)
-        skip = frozenset({INAPP})
+            used = channels_for(m.kind, names)
+            later = tuple(c for c in used if c not in (INAPP, WEBHOOK)) if names is None else ()
+            if INAPP in used:
+                _inbox_now(m, later)
+                queued.update(later)
+        skip = frozenset({INAPP, *queued})
+        if queued:
+            transaction.on_commit(_wake_outbox)
         if all(set(channels_for(m.kind, names)) <= skip for m in messages):
             return
 
