@@ -121,7 +121,7 @@ class ElectorOf:
         return Elector.objects.filter(elector_q(user), vote=obj).exists()
 
 
-@role_provider
+@role_provider(provides={COMMITTEE_MEMBER})
 def committee_roles(user: Any) -> set[str]:
     """``committee_member`` for a resident account holding a seat on an active owners' committee."""
     if scope_for(user).roles & STAFF_ROLES:
