@@ -200,8 +200,9 @@ LOGOUT_REDIRECT_URL = "core:login"
 TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 # Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
-# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
-AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail). Under
+# TONGXIN_VAR_DIR, never beside the code: an installed package's folder is not writable by the app.
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
 
 # Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
 # the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
