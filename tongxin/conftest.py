@@ -294,9 +294,13 @@ def default_categories(transactional_db: None) -> None:
 
 @pytest.fixture(autouse=True)
 def clean_cache() -> Iterator[None]:
-    """Abuse-limit counters live in the cache (tongxin.core.throttle): every test starts with none."""
+    """Abuse-limit counters live in the cache (tongxin.core.throttle) and the memos in this process
+    (tongxin.core.memo): every test starts with none."""
+    from tongxin.core.memo import forget_all
     from tongxin.core.throttle import clear_counters
 
     clear_counters()
+    forget_all()
     yield
     clear_counters()
+    forget_all()

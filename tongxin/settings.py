@@ -294,6 +294,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
+# Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days
+# are deleted every night, except those an unfinished import still needs (`manage.py purge_private_files`).
+PRIVATE_FILE_RETENTION_DAYS = int(os.environ.get("PRIVATE_FILE_RETENTION_DAYS", "7"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -301,18 +304,6 @@ HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 # unless ``utc`` is off; with it off the clock is the process's local time, which Django sets to TIME_ZONE
 # (Asia/Shanghai) at start-up. So the nightly jobs (03:20 ...) run at night in China, not at 11:20.
 HUEY_UTC = False
-if REDIS_URL:
-    # One cache for every app server (scope, category lookups, rate limits), and sessions read from it with the
-    # database behind (cached_db: a Redis restart signs nobody out).
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "tongxin",
-            "TIMEOUT": 300,
-        }
-    }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -330,16 +321,19 @@ else:
         "utc": HUEY_UTC,
     }
 
-# Abuse limits (tongxin.core.throttle) count in the cache: Redis when REDIS_URL is set, so every process shares
-# the counts; otherwise this process's memory.
+# One cache for every app server when REDIS_URL is set: abuse limits (tongxin.core.throttle), scope, the
+# per-process memos' generations (tongxin.core.memo), and sessions read from it with the database behind
+# (cached_db: a Redis restart signs nobody out). Otherwise this process's memory (development, tests).
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
             "KEY_PREFIX": "tongxin",
+            "TIMEOUT": 300,
         }
     }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin"}}
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core import audit, notifications, pii, policy
+from tongxin.core.api import TOKENS
 from tongxin.core.models import (
     ApiToken,
     AuditLog,
@@ -43,6 +44,7 @@ def revoke_token(token: ApiToken, actor: Any = None) -> None:
         token.revoked = True
         return
     token.revoked = True
+    TOKENS.forget()  # the update sent no signal: API requests stop accepting the key now
     audit.record(
         AuditLog.Action.UPDATE,
         token,

@@ -121,7 +121,7 @@ class ElectorOf:
         return Elector.objects.filter(elector_q(user), vote=obj).exists()
 
 
-@role_provider
+@role_provider(provides={COMMITTEE_MEMBER})
 def committee_roles(user: Any) -> set[str]:
     """``committee_member`` for a resident account holding a seat on an active owners' committee."""
     if scope_for(user).roles & STAFF_ROLES:
@@ -209,6 +209,18 @@ register(
     ),
     Rule("assembly.view_bodies", PLACES, _("查看业委会、理事会、议事会"), where=CommunityIn()),
     Rule("assembly.manage_bodies", MANAGERS, _("登记自治组织及其成员、公约"), where=CommunityIn()),
+    Rule(
+        "assembly.view_owners",
+        REGISTRY,
+        _("查看业主名册（专有部分、业主、面积）"),
+        where=CommunityIn("estate__parent_id"),
+    ),
+    Rule(
+        "assembly.manage_owners",
+        MANAGERS,
+        _("登记业主名册（专有部分的业主与面积，转让时结束原记录）"),
+        where=CommunityIn("estate__parent_id"),
+    ),
     Rule("assembly.view_meetings", PLACES, _("查看联席会议、议事厅"), where=CommunityIn()),
     Rule(
         "assembly.manage_meetings",

@@ -386,11 +386,9 @@ def _get_case(request: HttpRequest, case_id: int, action: str = "cases.read") ->
 
 
 def _resident_of(user: Any) -> Any:
-    from tongxin.people.models import Resident
+    from tongxin.people.services import resident_of
 
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return Resident.objects.filter(user_id=user.pk).select_related("dwelling").first()
+    return resident_of(user)
 
 
 def _details(e: CaseEvent) -> dict[str, Any]:

@@ -281,6 +281,7 @@ register(
     # intake
     Rule("cases.intake", REGISTRY, _("热线登记（24小时热线受理台）")),
     Rule("cases.submit", SIGNED_IN, _("提交诉求（手机端、接口）")),
+    Rule("cases.submit_unlimited", STAFF, _("提交诉求不受每小时次数限制（工作人员代录来电、来访）")),
     Rule(
         "cases.add_photo",
         SIGNED_IN,

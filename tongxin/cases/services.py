@@ -54,6 +54,7 @@ from tongxin.cases.models import (
 )
 from tongxin.cases.signals import case_closed, case_resolved
 from tongxin.core import audit, notifications, pii, policy
+from tongxin.core.memo import Memo, in_own_transaction
 from tongxin.core.models import AuditLog, User
 from tongxin.regions.choices import Role
 from tongxin.regions.scoping import scope_for
@@ -197,8 +198,12 @@ def reporter_user_ids(case: Case) -> list[int]:
     return ids
 
 
-def _notify(user_ids: Iterable[int], subject: str, body: str, case: Case, kind: str) -> None:
-    notifications.notify(list(user_ids), subject, body, case_link(case), kind=kind, case=case.number)
+def _notify(
+    user_ids: Iterable[int], subject: str, body: str, case: Case, kind: str, *, fresh: bool = False
+) -> None:
+    notifications.notify(
+        list(user_ids), subject, body, case_link(case), kind=kind, case=case.number, fresh=fresh
+    )
 
 
 def may_manage(case: Case, user: Any) -> bool:
@@ -264,15 +269,28 @@ def _receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
+# ("pk", id) / ("code", service code) -> the active category with its deadline policy and default department;
+# forgotten when a category, deadline policy or department is saved or deleted (cases/apps.py)
+CATEGORIES = Memo("cases-categories", ttl=60.0)
+
+
+def _active_category(**lookup: Any) -> Category | None:
+    return (
+        Category.objects.select_related("policy", "default_department").filter(active=True, **lookup).first()
+    )
+
+
 def resolve_category(category: Any) -> Category:
+    """The active category named by pk or service code (memoised per process; each caller gets its own copy)."""
     if isinstance(category, Category):
         return category
-    qs = Category.objects.select_related("policy").filter(active=True)
     found = None
     if isinstance(category, int) or (isinstance(category, str) and category.isdigit()):
-        found = qs.filter(pk=int(category)).first()
+        pk = int(category)
+        found = CATEGORIES.get(("pk", pk), lambda: _active_category(pk=pk), copy=True)
     if found is None and isinstance(category, str) and category:
-        found = qs.filter(service_code=category).first()
+        code = category
+        found = CATEGORIES.get(("code", code), lambda: _active_category(service_code=code), copy=True)
     if found is None:
         raise CaseError(_("未知的诉求类别：%(c)s") % {"c": category}, code="unknown_category")
     return found
@@ -371,14 +389,12 @@ def find_resident_by_phone(phone: str) -> Any:
 def _intake_limit(channel: str, actor: Any) -> None:
     """``CASES_INTAKE_PER_HOUR`` new cases per user (or, anonymous, per client address) for residents and the
     public, whatever channel they name; staff entering calls and visits, and the system itself, are not limited."""
-    from tongxin.core import policy
     from tongxin.core.middleware import client_ip, current_request
     from tongxin.core.throttle import Limit
-    from tongxin.regions.policy import STAFF
 
     request = current_request.get()
     if getattr(actor, "is_authenticated", False):
-        if policy.roles_of(actor) & (STAFF | {policy.SUPERUSER}):
+        if policy.holds(actor, "cases.submit_unlimited"):  # staff and the administrator
             return
         who = f"user:{actor.pk}"
     elif request is None:
@@ -390,7 +406,6 @@ def _intake_limit(channel: str, actor: Any) -> None:
         raise CaseError(_("提交过于频繁，请一小时后再试"), code="rate_limited")
 
 
-@transaction.atomic
 def submit(
     *,
     channel: str,
@@ -420,20 +435,101 @@ def submit(
     The location is resolved from the most precise input: dwelling → building/entrance → estate → address text
     (:func:`tongxin.regions.address.resolve_address`) → latitude/longitude (grid polygon) → the reporter's
     dwelling → ``community`` (a community's own suggestion box). A location that resolves nowhere is an error, except for the suggestion box.
+
+    What every intake reads and seldom changes (the category, the estates an address is matched against) is read
+    before the transaction, so each process can keep it (:mod:`tongxin.core.memo`). Called outside a transaction,
+    the case is inserted without asking first whether its Idempotency-Key was used (the unique index answers: a
+    repeated key, or the never seen receipt-code collision, rolls the attempt back whole and the intake runs again,
+    asking first). Inside a caller's transaction it asks first and inserts under a savepoint.
     """
     now = _now(now)
     if channel not in Channel.values:
         raise CaseError(_("未知的受理渠道：%(c)s") % {"c": channel}, code="unknown_channel")
+    cat = resolve_category(category)
+    found = None
+    if address and dwelling is None and building is None and estate is None:
+        from tongxin.regions.address import resolve_address
+
+        found = resolve_address(address)
+    args = dict(
+        channel=channel,
+        cat=cat,
+        description=description,
+        actor=actor,
+        reporter=reporter,
+        anonymous=anonymous,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        dwelling=dwelling,
+        building=building,
+        estate=estate,
+        community=community,
+        address=address,
+        found=found,
+        latitude=latitude,
+        longitude=longitude,
+        title=title,
+        attributes=attributes,
+        photos=photos,
+        idempotency_key=idempotency_key,
+        idempotency_client=idempotency_client,
+        now=now,
+    )
+    if not in_own_transaction():
+        try:
+            with transaction.atomic():
+                return _submit(ask_first=False, **args)
+        except IntegrityError:
+            pass  # the key was used (a retry raced its first attempt) or the receipt code was drawn twice
+    with transaction.atomic():
+        return _submit(ask_first=True, **args)
+
+
+def _existing(channel: str, client: str, key: str) -> Case | None:
+    return Case.objects.filter(channel=channel, idempotency_client=client, idempotency_key=key).first()
+
+
+def _submit(
+    *,
+    ask_first: bool,
+    channel: str,
+    cat: Category,
+    description: str,
+    actor: Any,
+    reporter: Any,
+    anonymous: bool,
+    contact_name: str,
+    contact_phone: str,
+    dwelling: Any,
+    building: Any,
+    estate: Any,
+    community: Any,
+    address: str,
+    found: Any,
+    latitude: float | None,
+    longitude: float | None,
+    title: str,
+    attributes: dict[str, Any] | None,
+    photos: Sequence[Any],
+    idempotency_key: str,
+    idempotency_client: str,
+    now: dt.datetime,
+) -> Case:
+    """:func:`submit` inside its transaction. ``ask_first``: look the Idempotency-Key up before inserting, and
+    insert under a savepoint (a collision is then answered here); otherwise the caller's retry does that."""
     key = (idempotency_key or "").strip()[:128]
     client = (idempotency_client or (str(actor.pk) if getattr(actor, "pk", None) else ""))[:64]
-    if key:
-        existing = Case.objects.filter(
-            channel=channel, idempotency_client=client, idempotency_key=key
-        ).first()
+    if key and ask_first:
+        existing = _existing(channel, client, key)
         if existing is not None:
             return existing
-    _intake_limit(channel, actor)
-    cat = resolve_category(category)
+    try:
+        _intake_limit(channel, actor)
+    except CaseError:
+        existing = _existing(channel, client, key) if key and not ask_first else None
+        if existing is not None:  # a retry of a case already taken is answered with it, limit or not
+            return existing
+        raise
     text = (description or "").strip()
     if not text:
         raise CaseError(_("请填写诉求内容"), code="empty_description")
@@ -475,10 +571,7 @@ def submit(
             case.reporter = find_resident_by_phone(contact_phone)
 
     placed = _place(case, dwelling=dwelling, building=building, estate=estate)
-    if not placed and address:
-        from tongxin.regions.address import resolve_address
-
-        found = resolve_address(address)
+    if not placed and found is not None:
         placed = _place(
             case, dwelling=found.dwelling, building=found.entrance or found.building, estate=found.estate
         )
@@ -502,22 +595,23 @@ def submit(
     # SQLite: placeholder until the day's counter row is taken, last (see below).
     sequenced = connection.vendor == "postgresql"
     case.number = next_case_number(now) if sequenced else f"T{case.receipt_code}"
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                case.save()
-            break
-        except IntegrityError:
-            case.pk = None
-            if key:
-                existing = Case.objects.filter(
-                    channel=channel, idempotency_client=client, idempotency_key=key
-                ).first()
-                if existing is not None:
-                    return existing
-            if attempt == 2 or not Case.objects.filter(receipt_code=case.receipt_code).exists():
-                raise
-            case.receipt_code = _receipt_code()  # the one collision in ~10^15: draw again
+    if not ask_first:
+        case.save()  # a unique-index collision rolls this attempt back; submit() runs again, asking first
+    else:
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    case.save()
+                break
+            except IntegrityError:
+                case.pk = None
+                if key:
+                    existing = _existing(channel, client, key)
+                    if existing is not None:
+                        return existing
+                if attempt == 2 or not Case.objects.filter(receipt_code=case.receipt_code).exists():
+                    raise
+                case.receipt_code = _receipt_code()  # the one collision in ~10^15: draw again
     for photo in photos:
         CasePhoto.objects.create(case=case, file=photo, uploaded_by=case.submitted_by, uploaded_at=now)
     event = _event(
@@ -538,12 +632,16 @@ def submit(
     recipients = _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
     if not recipients:
         recipients = supervisor_user_ids(case)
-    _notify(
+    # A new case's first message: its inbox rows are written in this transaction (no earlier emission to ask
+    # about), the other channels go out on commit.
+    notifications.notify(
         recipients,
         _("新诉求 %(n)s：%(t)s") % {"n": case.number, "t": case.title},
         text[:200],
-        case,
-        "case_new",
+        case_link(case),
+        kind="case_new",
+        fresh=True,
+        case=case.number,
     )
     return case
 
@@ -615,7 +713,9 @@ def _assign_fields(
     team_kind: str = "",
     property_company: Any = None,
     department: Any = None,
+    served: bool = False,
 ) -> list[str]:
+    """``served``: the caller took ``property_company`` from the companies serving the case's estate."""
     if assignee is None and property_company is None and department is None and not team_kind:
         raise CaseError(_("请选择承办人、物业公司或部门"), code="no_target")
     if team_kind and team_kind not in HandlerKind.values:
@@ -625,6 +725,7 @@ def _assign_fields(
     if (
         property_company is not None
         and case.estate_id
+        and not served
         and not property_company.estates.filter(pk=case.estate_id).exists()
     ):
         raise CaseError(_("该物业公司不服务本案件所在小区"), code="company_out_of_scope")
@@ -703,10 +804,19 @@ def dispatch(
 
 
 def _dispatch_locked(
-    case: Case, actor: Any, event_type: str, *, note: str = "", now: dt.datetime | None = None, **target: Any
+    case: Case,
+    actor: Any,
+    event_type: str,
+    *,
+    note: str = "",
+    now: dt.datetime | None = None,
+    routed: bool = False,
+    **target: Any,
 ) -> Case:
+    """``routed``: :func:`_auto_route` dispatching a case submitted in this transaction (its target was chosen
+    among the units serving the place, and the message is the case's first of its kind)."""
     now = _now(now)
-    fields = _assign_fields(case, **target)
+    fields = _assign_fields(case, served=routed, **target)
     if case.accepted_at is None:
         case.accepted_at = now
         fields.append("accepted_at")
@@ -720,6 +830,7 @@ def _dispatch_locked(
         note or case.description[:200],
         case,
         "case_dispatched",
+        fresh=routed,
     )
     return case
 
@@ -1536,7 +1647,7 @@ def _auto_route(case: Case, now: dt.datetime) -> None:
         return
     target = default_route(case)
     if target:
-        _dispatch_locked(case, None, EventType.DISPATCHED, note="auto_route", now=now, **target)
+        _dispatch_locked(case, None, EventType.DISPATCHED, note="auto_route", now=now, routed=True, **target)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from tongxin.cases.choices import DeadlineBasis, HolidayKind
+from tongxin.core.memo import Memo
+
+# (first day, last day) -> {date: holiday kind}: forgotten when a holiday row is saved or deleted (cases/apps.py);
+# ``sync_holidays`` writes through the ORM
+HOLIDAYS = Memo("cases-holidays", ttl=300.0)
 
 DUE_SOON_FRACTION = 0.8
 
@@ -66,8 +71,11 @@ class Calendar:
 
         # Enough room for long holidays (Spring Festival, National Day) inside the window.
         end = start + dt.timedelta(days=days * 2 + 30)
-        rows = Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", "kind")
-        return cls(dict(rows))
+
+        def read() -> dict[dt.date, str]:
+            return dict(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", "kind"))
+
+        return cls(HOLIDAYS.get((start, end), read))
 
     def is_working_day(self, day: dt.date) -> bool:
         kind = self.overrides.get(day)

@@ -7,6 +7,7 @@ Tokens are stored as SHA-256 hashes (:class:`tongxin.core.models.ApiToken`); iss
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.security import HttpBearer, django_auth
 
+from tongxin.core.memo import Memo
 from tongxin.core.models import ApiToken
 from tongxin.core.pagination import capped_count
 
@@ -28,23 +30,40 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
 
+# token hash -> [token pk, last used, user] (or None: no such usable token); emptied when a token or a user is
+# saved or deleted (tongxin/core/apps.py) and when a token is revoked (accounts.services.revoke_token)
+TOKENS = Memo("api-tokens", ttl=60.0)
+
+
+def _token_row(key_hash: str) -> list[Any] | None:
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=key_hash, revoked=False, user__is_active=True)
+        .first()
+    )
+    return None if row is None else [row.pk, row.last_used_at, row.user]
+
+
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         known = getattr(request, "_tongxin_token_user", None)
         if known is not None:  # the policy gate authenticated this request already
             return known
-        row = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
-            .first()
-        )
-        if row is None or row.user.is_locked:  # an operator-locked user's tokens stop working too
+        key_hash = ApiToken.hash_key(token)
+        found = TOKENS.get(key_hash, lambda: _token_row(key_hash))
+        if found is None:
             return None
-        if row.last_used_at is None or (timezone.now() - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        request.user = row.user
-        request._tongxin_token_user = row.user  # type: ignore[attr-defined]
-        return row.user
+        pk, last_used, user = found
+        user = copy.copy(user)  # each request its own object: the policy caches roles and scope on it
+        if user.is_locked:  # an operator-locked user's tokens stop working too
+            return None
+        now = timezone.now()
+        if last_used is None or (now - last_used).total_seconds() > 60:
+            ApiToken.objects.filter(pk=pk).update(last_used_at=now)
+            found[1] = now
+        request.user = user
+        request._tongxin_token_user = user  # type: ignore[attr-defined]
+        return user
 
 
 def ApiAuth() -> list:

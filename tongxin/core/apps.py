@@ -18,3 +18,13 @@ class CoreConfig(AppConfig):
         from tongxin.core.admin_site import audit_every_admin
 
         audit_every_admin(admin.site)
+
+        # What API requests memoise per process (tongxin/core/memo.py) is forgotten when its rows change.
+        from django.db.models.signals import post_delete, post_save
+
+        from tongxin.core.api import TOKENS
+        from tongxin.core.models import ApiToken, User
+
+        for model in (ApiToken, User):
+            post_save.connect(TOKENS.forget, sender=model, dispatch_uid=f"memo-tokens-{model.__name__}")
+            post_delete.connect(TOKENS.forget, sender=model, dispatch_uid=f"memo-tokens-del-{model.__name__}")

@@ -152,9 +152,41 @@ def record(
 
 
 def _chain_and_save(row: AuditLog) -> None:
-    row.prev_hash = _lock_chain()
+    tail = _own_tail()
+    row.prev_hash = tail if tail is not None else _lock_chain()
     row.hash = row_hash(row.prev_hash, fields_of(row))
     row.save()
+    _remember_tail(row.hash)
+
+
+class _Tail:
+    """The hash of the last row this transaction appended. It is registered as a (no-op) commit hook: while the
+    hook is still pending, the transaction — or the savepoint — that wrote the row is still open, holds the chain's
+    lock and nobody else can have appended since, so the next record of the same transaction chains to it without
+    asking the database again (a service that transitions twice, an intake routed at once). A rollback drops the
+    hook with the row, and the next record asks again."""
+
+    def __init__(self, hash: str) -> None:
+        self.hash = hash
+
+    def __call__(self) -> None:
+        pass
+
+
+def _remember_tail(hash: str) -> None:
+    tail = _Tail(hash)
+    transaction.on_commit(tail)  # at this savepoint's level: rolled back with the row
+    connection._tongxin_audit_tail = tail  # type: ignore[attr-defined]
+
+
+def _own_tail() -> str | None:
+    tail: _Tail | None = getattr(connection, "_tongxin_audit_tail", None)
+    if tail is None or not connection.in_atomic_block:
+        return None
+    for entry in reversed(connection.run_on_commit):  # the tail is among the last hooks, usually the last one
+        if entry[1] is tail:
+            return tail.hash
+    return None
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -90,6 +90,12 @@ def unsafe_settings(s: Mapping[str, Any]) -> list[str]:
             "The database is SQLite (DATABASE_URL is not set). Production runs on PostgreSQL:"
             " DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME"
         )
+    if not s.get("REDIS_URL"):
+        problems.append(
+            "REDIS_URL is not set: the app processes would share no cache — each would count sign-in failures"
+            " and SMS limits on its own and honour a revoked API token for up to a minute — and the task queue"
+            " would be a local file. REDIS_URL=redis://127.0.0.1:6379/0"
+        )
     if not s.get("SECURE_SSL_REDIRECT"):
         problems.append(
             "SECURE_SSL_REDIRECT is off: plain-HTTP requests would be served. Unset it (default on)."

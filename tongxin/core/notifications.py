@@ -22,7 +22,9 @@ and sends nothing. An emitter that can send one kind for one object more than on
 dispatched again) passes ``event=`` to tell the occasions apart.
 
 When called inside a transaction the messages go out on commit (``on_commit=True``, the default), so a rolled back
-service sends nothing. Logs never show a full phone number or a one-time code (:func:`redact`).
+service sends nothing. A *fresh* event (``fresh=True``: a new case's first message, emitted in the transaction that
+creates it) has its inbox rows written at once in that transaction instead — two INSERTs, no key looked up first,
+committed or rolled back with the case; its other channels still go out on commit. Logs never show a full phone number or a one-time code (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -231,6 +233,14 @@ class Channel:
     def send_one(self, address: Any, message: Message) -> None:
         raise NotImplementedError
 
+    def open(self) -> bool:
+        """Make the channel ready to :meth:`send_one` (its backend); False when it is switched off."""
+        return True
+
+    def accepts(self, message: Message) -> bool:
+        """Whether this channel carries ``message`` at all (e.g. WeChat: only kinds with a template)."""
+        return True
+
     def send(self, messages: Sequence[Message]) -> None:
         from tongxin.core.models import Delivery
 
@@ -253,6 +263,20 @@ class Channel:
                     sent.append(delivery.pk)
             # one UPDATE for the successful ones (the claim already made them unique)
             Delivery.objects.filter(pk__in=sent).update(status=Delivery.Status.SENT, sent_at=timezone.now())
+
+
+def _delivery(m: Message, event: str, uid: int, channel: str, **fields: Any) -> Any:
+    """The delivery row of ``m`` to user ``uid`` on ``channel``: it holds the never-twice key."""
+    from tongxin.core.models import Delivery
+
+    return Delivery(
+        key=delivery_key(m.kind, event, uid, channel),
+        user_id=uid,
+        kind=m.kind[:40],
+        channel=channel,
+        event=event[:100],
+        **fields,
+    )
 
 
 def _claim(
@@ -285,12 +309,11 @@ def _claim(
     for uid in dict.fromkeys(user_ids):
         reachable = uid in addresses
         rows.append(
-            Delivery(
-                key=delivery_key(m.kind, event, uid, channel),
-                user_id=uid,
-                kind=m.kind[:40],
-                channel=channel,
-                event=event[:100],
+            _delivery(
+                m,
+                event,
+                uid,
+                channel,
                 address=addresses[uid][1][:40] if reachable else "",
                 status=Delivery.Status.PENDING if reachable else Delivery.Status.SKIPPED,
                 detail="" if reachable else "no address",
@@ -333,8 +356,12 @@ class SMSChannel(Channel):
     def addresses(self, user_ids: set[int]) -> dict[int, tuple[Any, str]]:
         return {uid: (phone, pii.mask(phone)) for uid, phone in phones_of(user_ids).items()}
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def open(self) -> bool:
         self.backend = sms_backend()
+        return True
+
+    def send(self, messages: Sequence[Message]) -> None:
+        self.open()
         super().send(messages)
 
     def send_one(self, address: Any, message: Message) -> None:
@@ -353,13 +380,21 @@ class WeChatChannel(Channel):
         rows = NotificationAddress.objects.filter(user_id__in=user_ids).exclude(wechat_openid="")
         return {uid: (oid, f"wx:{oid[:6]}…") for uid, oid in rows.values_list("user_id", "wechat_openid")}
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def open(self) -> bool:
         backend = wechat_backend()
         if backend is None:
-            return
+            return False
         self.backend = backend
+        return True
+
+    def accepts(self, message: Message) -> bool:
         templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
-        super().send([m for m in messages if templates.get(canonical(m.kind))])
+        return bool(templates.get(canonical(message.kind)))
+
+    def send(self, messages: Sequence[Message]) -> None:
+        if not self.open():
+            return
+        super().send([m for m in messages if self.accepts(m)])
 
     def send_one(self, address: Any, message: Message) -> None:
         templates: dict[str, str] = getattr(settings, "WECHAT_TEMPLATES", {})
@@ -473,11 +508,15 @@ def _ids(users: Iterable[Any]) -> tuple[int, ...]:
     return tuple(seen)
 
 
-def deliver(messages: Sequence[Message], channels: Iterable[str] | None = None) -> None:
-    """Send now, through ``channels`` or each message's kind's channels, honouring preferences and the
-    never-twice keys. Called by :func:`send` (on commit)."""
+def deliver(
+    messages: Sequence[Message], channels: Iterable[str] | None = None, *, skip: frozenset[str] = frozenset()
+) -> None:
+    """Send now, through ``channels`` or each message's kind's channels (less ``skip``), honouring preferences and
+    the never-twice keys. Called by :func:`send` (on commit)."""
     for m in messages:
         for name in channels_for(m.kind, channels):
+            if name in skip:
+                continue
             if name == WEBHOOK:
                 targets = m.user_ids
             else:
@@ -492,17 +531,154 @@ def deliver(messages: Sequence[Message], channels: Iterable[str] | None = None) 
                 logger.exception("notification channel %s failed", name)
 
 
-def send(
-    messages: Sequence[Message], channels: Iterable[str] | None = None, *, on_commit: bool = True
+OUTBOX = "outbox"  # Delivery.detail of a row a fresh event left for the worker (status pending)
+
+
+def _inbox_now(m: Message, later: tuple[str, ...]) -> None:
+    """The rows of a fresh event, written in the caller's transaction: one INSERT of the inbox rows, one of the
+    delivery rows — in-app ones sent, and for each channel of ``later`` one pending row per user (the outbox the
+    worker sends from, :func:`send_outbox`; the inbox row carries the text). The delivery rows hold the
+    never-twice keys."""
+    from tongxin.core.models import Delivery, Notification
+
+    event = m.event_ref() or f"once:{uuid.uuid4().hex}"
+    users = list(dict.fromkeys(m.user_ids))
+    notes = Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
+            )
+            for uid in users
+        ]
+    )
+    rows = [
+        _delivery(
+            m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
+        )
+        for uid, n in zip(users, notes, strict=True)
+    ]
+    rows += [
+        _delivery(m, event, uid, name, notification_id=n.pk, status=Delivery.Status.PENDING, detail=OUTBOX)
+        for name in later
+        for uid, n in zip(users, notes, strict=True)
+    ]
+    Delivery.objects.bulk_create(rows)
+
+
+def _wake_outbox() -> None:
+    """After the commit: ask the worker to send the outbox now (the minute's run would otherwise)."""
+    from tongxin.core.tasks import send_outbox_now
+
+    try:
+        send_outbox_now()
+    except Exception:  # the queue is down: the rows are committed, the periodic run sends them
+        logger.exception("could not queue the notification outbox")
+
+
+def send_outbox(batch: int = 200) -> int:
+    """Send up to ``batch`` deliveries that fresh events left pending (the outbox, oldest first); returns how many
+    were settled. Rows are locked with SKIP LOCKED, so several workers share the outbox without sending anything
+    twice. Each row ends sent, failed (the gateway's error) or skipped — the user turned the channel off for the
+    kind, has no address on it, or the channel is off or does not carry the kind."""
+    from tongxin.core.models import Delivery, Notification
+
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=Delivery.Status.PENDING, detail=OUTBOX)
+            .order_by("pk")[:batch]
+        )
+        if not rows:
+            return 0
+        notes = Notification.objects.in_bulk({r.notification_id for r in rows if r.notification_id})
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for r in rows:
+            groups.setdefault((r.channel, r.kind), []).append(r)
+        for (name, kind), group in groups.items():
+            channel = CHANNELS[name]()
+            live = channel.open()
+            receiving = wanted({r.user_id for r in group}, kind, name) if live else set()
+            addresses = channel.addresses(receiving) if receiving else {}
+            for r in group:
+                _settle(r, channel, notes.get(r.notification_id), live, receiving, addresses)
+        Delivery.objects.bulk_update(rows, ["status", "detail", "address", "sent_at"])
+    return len(rows)
+
+
+def _settle(
+    row: Any,
+    channel: Channel,
+    note: Any,
+    live: bool,
+    receiving: set[int],
+    addresses: dict[int, tuple[Any, str]],
 ) -> None:
-    """Deliver ``messages`` (after the current transaction commits by default)."""
+    from tongxin.core.models import Delivery
+
+    row.sent_at = timezone.now()
+    message = (
+        None
+        if note is None
+        else Message((row.user_id,), note.subject, note.body, note.link, note.kind, {}, row.event)
+    )
+    skipped = (
+        "channel off"
+        if not live or message is None or not channel.accepts(message)
+        else "turned off"
+        if row.user_id not in receiving
+        else "no address"
+        if row.user_id not in addresses
+        else ""
+    )
+    if skipped or message is None:
+        row.status, row.detail = Delivery.Status.SKIPPED, skipped
+        return
+    address, masked = addresses[row.user_id]
+    row.address = masked[:40]
+    try:
+        channel.send_one(address, message)
+    except Exception as exc:  # an outage must not stop the others; the row says what happened
+        logger.warning("%s to user %s failed: %s", channel.name, row.user_id, redact(str(exc)))
+        row.status, row.detail = Delivery.Status.FAILED, redact(str(exc))[:200]
+    else:
+        row.status, row.detail = Delivery.Status.SENT, ""
+
+
+def send(
+    messages: Sequence[Message],
+    channels: Iterable[str] | None = None,
+    *,
+    on_commit: bool = True,
+    fresh: bool = False,
+) -> None:
+    """Deliver ``messages`` (after the current transaction commits by default).
+
+    ``fresh``: the emitter says each message's event happens in this transaction for the first time (a new case's
+    first message), so no delivery key can be taken yet. The rows are then written at once, in the caller's
+    transaction — they commit or roll back with the write that caused them, and no key is looked up first: the
+    inbox rows, and (for the kind's own channels) a pending delivery row per user and channel that the worker
+    sends after the commit (:func:`send_outbox`). Channels named by the emitter and the webhook go out on commit."""
     messages = [m for m in messages if m.user_ids]
     if not messages:
         return
     names = tuple(channels) if channels is not None else None
+    skip: frozenset[str] = frozenset()
+    if fresh and on_commit and transaction.get_connection().in_atomic_block:
+        queued: set[str] = set()
+        for m in messages:
+            used = channels_for(m.kind, names)
+            later = tuple(c for c in used if c not in (INAPP, WEBHOOK)) if names is None else ()
+            if INAPP in used:
+                _inbox_now(m, later)
+                queued.update(later)
+        skip = frozenset({INAPP, *queued})
+        if queued:
+            transaction.on_commit(_wake_outbox)
+        if all(set(channels_for(m.kind, names)) <= skip for m in messages):
+            return
 
     def run() -> None:
-        deliver(messages, names)
+        deliver(messages, names, skip=skip)
 
     if on_commit:
         transaction.on_commit(run)
@@ -520,11 +696,14 @@ def notify(
     kind: str = "",
     event: str = "",
     on_commit: bool = True,
+    fresh: bool = False,
     **extra: Any,
 ) -> None:
-    """Send one message to ``users`` (User objects or ids). See the module docstring for channels and keys."""
+    """Send one message to ``users`` (User objects or ids). See the module docstring for channels and keys;
+    ``fresh`` as in :func:`send`."""
     send(
         [Message(_ids(users), str(subject), str(body), link, kind, extra, event)],
         channels,
         on_commit=on_commit,
+        fresh=fresh,
     )

@@ -99,6 +99,7 @@ class PolicyDenied(Exception):
 
 _RULES: dict[str, Rule] = {}
 _ROLE_PROVIDERS: list[Callable[[Any], Iterable[str]]] = []
+_PROVIDES: dict[Callable[[Any], Iterable[str]], frozenset[str]] = {}
 ROLE_LABELS: dict[str, Any] = {}
 
 
@@ -109,11 +110,21 @@ def register(*rules: Rule) -> None:
         _RULES[rule.action] = rule
 
 
-def role_provider(fn: Callable[[Any], Iterable[str]]) -> Callable[[Any], Iterable[str]]:
-    """Register ``fn(user) -> role names`` (called once per user object, results cached on it)."""
-    if fn not in _ROLE_PROVIDERS:
-        _ROLE_PROVIDERS.append(fn)
-    return fn
+def role_provider(
+    fn: Callable[[Any], Iterable[str]] | None = None, *, provides: Iterable[str] | None = None
+) -> Any:
+    """Register ``fn(user) -> role names`` (called once per user object, results cached on it). ``provides``
+    names every role ``fn`` can answer: a rule's role gate then asks only the providers of the roles it lists
+    (the intake's gate asks the role assignments, not the party, committee, mediator and leader registers)."""
+
+    def add(fn: Callable[[Any], Iterable[str]]) -> Callable[[Any], Iterable[str]]:
+        if fn not in _ROLE_PROVIDERS:
+            _ROLE_PROVIDERS.append(fn)
+        if provides is not None:
+            _PROVIDES[fn] = frozenset(provides)
+        return fn
+
+    return add(fn) if fn is not None else add
 
 
 def describe_roles(labels: dict[str, Any]) -> None:
@@ -143,10 +154,36 @@ def roles_of(user: Any) -> frozenset[str]:
     if getattr(user, "is_superuser", False):
         roles.add(SUPERUSER)
     for provider in _ROLE_PROVIDERS:
-        roles.update(provider(user))
+        roles.update(_provided(user, provider))
     result = frozenset(roles)
     user._tongxin_roles = result
     return result
+
+
+def _provided(user: Any, provider: Callable[[Any], Iterable[str]]) -> frozenset[str]:
+    """What ``provider`` answers for ``user``, asked once per user object."""
+    answers = user.__dict__.setdefault("_tongxin_role_answers", {})
+    if provider not in answers:
+        answers[provider] = frozenset(provider(user))
+    return answers[provider]
+
+
+def roles_among(user: Any, wanted: frozenset[str]) -> frozenset[str]:
+    """The roles of ``wanted`` that ``user`` holds, asking only the providers that can answer one of them
+    (:func:`roles_of` asks them all)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return wanted & {ANONYMOUS}
+    cached = getattr(user, "_tongxin_roles", None)
+    if cached is not None:
+        return cached & wanted
+    found = {AUTHENTICATED}
+    if getattr(user, "is_superuser", False):
+        found.add(SUPERUSER)
+    for provider in _ROLE_PROVIDERS:
+        provides = _PROVIDES.get(provider)
+        if provides is None or provides & wanted:
+            found.update(_provided(user, provider))
+    return frozenset(found) & wanted
 
 
 def forget(user: Any) -> None:
@@ -157,14 +194,14 @@ def forget(user: Any) -> None:
 
 
 def holds(user: Any, action: str) -> bool:
-    """The role gate alone: does the user hold ``action`` for some object?"""
+    """The role gate alone: does the user hold ``action`` for some object? (Only the role providers that can
+    answer one of the rule's roles are asked.)"""
     r = rule(action)
-    roles = roles_of(user)
-    if SUPERUSER in roles:
+    if not getattr(user, "is_authenticated", False):
+        return ANONYMOUS in r.roles
+    if getattr(user, "is_superuser", False) or AUTHENTICATED in r.roles:
         return True
-    if AUTHENTICATED in r.roles and AUTHENTICATED in roles:
-        return True
-    return bool(roles & r.roles)
+    return bool(roles_among(user, r.roles))
 
 
 def decide(user: Any, action: str, obj: Any = None) -> Decision:

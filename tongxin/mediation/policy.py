@@ -35,7 +35,7 @@ def mediator_ids(user: Any) -> tuple[int, ...]:
     return cached
 
 
-@role_provider
+@role_provider(provides={MEDIATOR})
 def mediator_roles(user: Any) -> set[str]:
     """``mediator`` for an account registered as an active mediator. Registry staff are not asked: they hold every
     mediator action through their own roles already, and staff pages keep their query budget."""

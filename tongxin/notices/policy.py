@@ -73,7 +73,7 @@ def led_by(user: Any) -> Led:
     return led
 
 
-@role_provider
+@role_provider(provides={PLACE_LEADER})
 def leader_roles(user: Any) -> set[str]:
     """``place_leader`` for residents leading a place. Staff accounts (registry, property, department roles) are
     not asked: a leader acts through a resident account, and staff pages keep their query budget."""

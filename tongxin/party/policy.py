@@ -17,7 +17,7 @@ from tongxin.regions.policy import MANAGERS, PARTY_MEMBER, REGISTRY, CommunityIn
 from tongxin.regions.scoping import scope_for
 
 
-@role_provider
+@role_provider(provides={PARTY_MEMBER})
 def party_roles(user: Any) -> set[str]:
     """An active party member whose resident record is linked to this account holds ``party_member``."""
     from tongxin.party.models import PartyMember

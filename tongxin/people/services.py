@@ -18,12 +18,28 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongxin.core import audit, pii, policy
+from tongxin.core.memo import Memo
 from tongxin.core.models import AuditLog
 from tongxin.people.choices import IdKind, Relation, ResidenceStatus, ResidentStatus
 from tongxin.people.models import Household, Membership, Resident, Tag
 from tongxin.people.pii import set_foreign_document, set_id_number, set_phone
 from tongxin.people.policy import visible_tag_levels
 from tongxin.regions.models import Dwelling
+
+# user pk -> the resident linked to the account, with its dwelling (or None): forgotten when a resident or a dwelling
+# is saved or deleted (people/apps.py); the link is made through save() (accounts.otp, the registry's forms)
+RESIDENT_OF_USER = Memo("people-resident-of-user", ttl=60.0)
+
+
+def resident_of(user: Any) -> Resident | None:
+    """The resident linked to ``user`` (with its dwelling), memoised per process; each caller gets its own copy."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    uid = user.pk
+    return RESIDENT_OF_USER.get(
+        uid, lambda: Resident.objects.filter(user_id=uid).select_related("dwelling").first(), copy=True
+    )
+
 
 REVEAL_FIELDS = ("id_number", "phone")
 REVEAL_ACTIONS = {"id_number": "people.reveal_id_number", "phone": "people.reveal_phone"}

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from tongxin.core.memo import Memo
+
+# The estates every address is matched against, and the building / entrance looked up by number under an estate
+# (only for lookups over the whole registry): forgotten when a region is saved or deleted (regions/apps.py).
+PLACES = Memo("regions-address-places", ttl=60.0)
 
 ADDRESS_TAIL = re.compile(
     r"^\s*(?:小区)?\s*"
@@ -70,34 +77,52 @@ def resolve_address(text: str, estates: object | None = None) -> Resolution:
     """
     from tongxin.regions.models import Dwelling, Region, RegionKind
 
-    qs = estates if estates is not None else Region.objects.filter(kind=RegionKind.ESTATE)
-    candidates = list(qs.filter(kind=RegionKind.ESTATE))  # type: ignore[attr-defined]
+    if estates is None:
+        candidates: list[Any] = PLACES.get("estates", _all_estates)
+    else:
+        candidates = list(estates.filter(kind=RegionKind.ESTATE))  # type: ignore[attr-defined]
     parsed = split_address(text, [e.name for e in candidates])
     if parsed is None:
         return Resolution()
     estate = next(e for e in candidates if e.name == parsed.estate_text)
     if not parsed.building:
-        return Resolution(estate=estate)
+        return Resolution(estate=_own(estate, estates))
     entrance = None
     if parsed.entrance:
-        entrance = (
-            Region.objects.filter(
-                kind=RegionKind.ENTRANCE,
-                number=parsed.entrance,
-                parent__kind=RegionKind.BUILDING,
-                parent__number=parsed.building,
-                parent__parent=estate,
+        b_no, e_no = parsed.building, parsed.entrance
+
+        def find_entrance() -> Any:
+            return (
+                Region.objects.filter(
+                    kind=RegionKind.ENTRANCE,
+                    number=e_no,
+                    parent__kind=RegionKind.BUILDING,
+                    parent__number=b_no,
+                    parent__parent=estate,
+                )
+                .select_related("parent")
+                .first()
             )
-            .select_related("parent")
-            .first()
+
+        entrance = (
+            PLACES.get(("entrance", estate.pk, b_no, e_no), find_entrance, copy=True)
+            if estates is None
+            else find_entrance()
         )
     building = entrance.parent if entrance is not None else None
     if building is None:
-        building = Region.objects.filter(
-            parent=estate, kind=RegionKind.BUILDING, number=parsed.building
-        ).first()
+        b_no = parsed.building
+
+        def find_building() -> Any:
+            return Region.objects.filter(parent=estate, kind=RegionKind.BUILDING, number=b_no).first()
+
+        building = (
+            PLACES.get(("building", estate.pk, b_no), find_building, copy=True)
+            if estates is None
+            else find_building()
+        )
     if building is None:
-        return Resolution(estate=estate)
+        return Resolution(estate=_own(estate, estates))
     dwelling = None
     if parsed.dwelling:
         dq = Dwelling.objects.filter(building=building, number=parsed.dwelling)
@@ -107,4 +132,17 @@ def resolve_address(text: str, estates: object | None = None) -> Resolution:
         if len(matches) == 1:
             dwelling = matches[0]
             entrance = entrance or dwelling.entrance
-    return Resolution(estate=estate, building=building, entrance=entrance, dwelling=dwelling)
+    return Resolution(estate=_own(estate, estates), building=building, entrance=entrance, dwelling=dwelling)
+
+
+def _all_estates() -> list[Any]:
+    from tongxin.regions.models import Region, RegionKind
+
+    return list(Region.objects.filter(kind=RegionKind.ESTATE))
+
+
+def _own(estate: Any, estates: object | None) -> Any:
+    """The caller's own copy of a memoised estate."""
+    import copy
+
+    return copy.copy(estate) if estates is None else estate

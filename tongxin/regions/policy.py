@@ -33,7 +33,7 @@ STAFF = PLACES | {Role.DEPARTMENT_LIAISON}
 PARTY_MEMBER = "party_member"  # derived: an active party member (party/policy.py provides it)
 
 
-@role_provider
+@role_provider(provides=Role.values)
 def assigned_roles(user: Any) -> frozenset[str]:
     return scope_for(user).roles
 

@@ -36,6 +36,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DATABASE_URL="postgres://tongxin@127.0.0.1:5432/tongxin",
         SMS_BACKEND="tongxin.core.notifications.MemorySMSBackend",
         TRUSTED_PROXIES="127.0.0.1,::1",
+        REDIS_URL="redis://127.0.0.1:6379/15",
     )
     env.update(overrides)
     return env
@@ -74,6 +75,7 @@ UNSAFE = [
     ({"DEBUG": "1"}, "DEBUG is on"),
     ({"SMS_BACKEND": deploy_checks.CONSOLE_SMS_BACKEND}, "SMS_BACKEND is the console backend"),
     ({"DATABASE_URL": ""}, "The database is SQLite"),
+    ({"REDIS_URL": ""}, "REDIS_URL is not set"),
     ({"SECURE_HSTS_SECONDS": "0"}, "SECURE_HSTS_SECONDS is 0"),
     ({"SECURE_SSL_REDIRECT": "0"}, "SECURE_SSL_REDIRECT is off"),
     ({"TRUSTED_PROXIES": ""}, "TRUSTED_PROXIES is empty"),
