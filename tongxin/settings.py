@@ -171,7 +171,8 @@ else:
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # A PostgreSQL streaming replica for read traffic (dashboards, exports, rates): tongxin/core/replica.py. In tests
-# the alias mirrors the test database (Django's TEST MIRROR), so the same tests pass with or without it.
+# the alias mirrors the test database (Django's TEST MIRROR replaces only NAME: the alias keeps the standby's host
+# and port and reads the test database replicated from the primary; `make test-replica` starts such a standby).
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL and IS_POSTGRES:
     DATABASES["replica"] = database_from_url(DATABASE_REPLICA_URL)
