@@ -7,8 +7,10 @@ A :class:`Memo` keeps values in this process's memory (no pickling, no round tri
   whatever else writes them). ``forget`` empties this process's memo at once and again when the writing
   transaction commits, and bumps a generation in the shared cache (Redis when ``REDIS_URL`` is set) that the other
   processes look at every ``check`` seconds;
-* ``ttl`` seconds pass (the bound for writes that send no signal — ``QuerySet.update``, raw SQL — and for
-  processes that share no cache).
+* ``ttl`` seconds pass (the bound for writes that send no signal — ``QuerySet.update``, raw SQL). Processes that
+  share no cache (no ``REDIS_URL``: each has its own memory cache) cannot see each other's generations; there the
+  bound is ``local_ttl`` (5 s by default), so an access change made through one process reaches the others within
+  seconds.
 
 A value is kept only when it was read outside any transaction of the application's own (tests' transactions
 aside): a row read inside a transaction might be one that transaction wrote and then rolls back, and what is read
@@ -40,11 +42,20 @@ def in_own_transaction(using: str = "default") -> bool:
 
 
 class Memo:
-    def __init__(self, name: str, *, ttl: float = 60.0, check: float = 1.0, maxsize: int = 10_000) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        ttl: float = 60.0,
+        local_ttl: float = 5.0,
+        check: float = 1.0,
+        maxsize: int = 10_000,
+    ) -> None:
         if name in _MEMOS:
             raise ValueError(f"memo {name} defined twice")
         self.name = name
-        self.ttl = ttl
+        self._ttl = ttl
+        self._local_ttl = min(ttl, local_ttl)
         self.check = check
         self.maxsize = maxsize
         self._data: dict[Hashable, tuple[float, Any]] = {}
@@ -91,6 +102,15 @@ class Memo:
                 self._shared = shared
                 self._generation += 1
                 self._data.clear()
+
+    @property
+    def ttl(self) -> float:
+        """How long a value is kept: ``local_ttl`` when the cache is this process's own memory (no generations
+        shared with other processes), else ``ttl``."""
+        from django.core.cache import caches
+        from django.core.cache.backends.locmem import LocMemCache
+
+        return self._local_ttl if isinstance(caches["default"], LocMemCache) else self._ttl
 
     @property
     def _key(self) -> str:
