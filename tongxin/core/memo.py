@@ -12,9 +12,10 @@ A :class:`Memo` keeps values in this process's memory (no pickling, no round tri
   bound is ``local_ttl`` (5 s by default), so an access change made through one process reaches the others within
   seconds.
 
-A value is kept only when it was read outside any transaction of the application's own (tests' transactions
-aside): a row read inside a transaction might be one that transaction wrote and then rolls back, and what is read
-in autocommit is committed. A value computed while a ``forget`` ran meanwhile is not kept either.
+A value read inside a transaction of the application's own (tests' transactions aside) is kept only if that
+transaction has not changed the memo's data (no ``forget`` in it that is still pending): such a row might be one
+the transaction wrote and then rolls back. What is read in autocommit is committed. A value computed while a
+``forget`` ran meanwhile is not kept either.
 
 Only values that are safe to share between threads belong here: callers get copies of model instances
 (:meth:`Memo.get` with ``copy=True``) so that what a request caches on an object stays with that request.
@@ -81,7 +82,7 @@ class Memo:
         else:
             generation = self._generation
             value = compute()
-            if generation == self._generation and not in_own_transaction(using):
+            if generation == self._generation and not self._changed_here(using):
                 with self._lock:
                     if len(self._data) >= self.maxsize:
                         self._data.clear()
@@ -125,7 +126,19 @@ class Memo:
         self._forget_now()
         conn = connections[using]
         if conn.in_atomic_block:
-            transaction.on_commit(self._forget_now, using=using)
+            hook = _Changed(self._forget_now)
+            transaction.on_commit(hook, using=using)
+            if in_own_transaction(using):  # until it ends, what it reads of this memo's data is not kept
+                conn.__dict__.setdefault("_tongxin_memo_changed", {})[self.name] = hook
+
+    def _changed_here(self, using: str) -> bool:
+        """Has the application transaction open on ``using`` changed this memo's data? (Its commit hook is still
+        pending: a commit runs it, a rollback drops it.)"""
+        if not in_own_transaction(using):
+            return False
+        conn = connections[using]
+        hook = conn.__dict__.get("_tongxin_memo_changed", {}).get(self.name)
+        return hook is not None and any(entry[1] is hook for entry in reversed(conn.run_on_commit))
 
     def _forget_now(self) -> None:
         from django.core.cache import cache
@@ -146,6 +159,16 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class _Changed:
+    """A memo's commit hook, told apart by identity."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+
+    def __call__(self) -> None:
+        self.run()
 
 
 def forget_all() -> None:

@@ -127,6 +127,25 @@ def _estate_subtree_regex(estate_ids: frozenset[int]) -> str:
 SCOPES = Memo("regions-scopes", ttl=60.0)
 
 
+# (role, node field, node id) -> the ids of the users holding the role there (who is told about a new case):
+# forgotten with the scopes, on every role-assignment change (regions/apps.py)
+HOLDERS = Memo("regions-role-holders", ttl=60.0)
+
+
+def user_ids_with_role(role: str, **node: Any) -> list[int]:
+    """The users holding ``role`` on one node (``grid_id=…``, ``region_id=…``, ``property_company_id=…``,
+    ``department_id=…``), memoised per process."""
+    from tongxin.regions.models import RoleAssignment
+
+    key = (role, *sorted(node.items()))
+    return list(
+        HOLDERS.get(
+            key,
+            lambda: tuple(RoleAssignment.objects.filter(role=role, **node).values_list("user_id", flat=True)),
+        )
+    )
+
+
 def scope_for(user: Any) -> Scope:
     """The scope of ``user``, computed once per user object (one query for roles, one for property estates)."""
     if user is None or not getattr(user, "is_authenticated", False):
