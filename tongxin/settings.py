@@ -201,7 +201,8 @@ TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").spli
 # Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
 # Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
-AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+# Beside the other files the app writes (TONGXIN_VAR_DIR), never inside the installed package.
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
 
 # Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
 # the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
@@ -291,6 +292,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 # file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
 # { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
+# Uploads are readable by the app's group and no one else, whatever the process's umask: nginx reads them for
+# X-Accel-Redirect through that group (docs/deploy.md: MEDIA_ROOT belongs to group www-data with the setgid bit, so
+# every folder made under it inherits the group), and other local users cannot.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
 # Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days
@@ -389,7 +395,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    "loggers": {"tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # The worker (run_huey) adds a plain-text handler of its own to "huey" unless one is configured here:
+        # every message would be written twice, once not as JSON.
+        "huey": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }
 
 if PRODUCTION:
