@@ -407,7 +407,7 @@ if PRODUCTION:
     _unsafe = deploy_checks.unsafe_settings(globals())
     if _unsafe:
         raise ImproperlyConfigured(
-            "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):\n- "
+            deploy_checks.REFUSAL + "\n- "
             + "\n- ".join(_unsafe)
         )
 

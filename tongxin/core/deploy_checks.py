@@ -26,6 +26,9 @@ MIN_HSTS_SECONDS = 31536000  # one year, what check --deploy and browsers' prelo
 # Words of placeholders (long enough that a random key does not contain one by chance).
 WEAK_MARKERS = ("development", "insecure", "changeme", "example", "password", "placeholder")
 
+# The first line of the refusal; tongxin.cli and tongxin.wsgi print the refusal alone, without a traceback.
+REFUSAL = "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):"
+
 GENERATE = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 

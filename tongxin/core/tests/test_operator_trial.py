@@ -5,6 +5,8 @@ production database, an interrupted key rotation, the SMS gateway's class checke
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import os
 import stat
 import subprocess
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.checks import Error
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
@@ -23,6 +26,8 @@ from django.utils import timezone
 from tongxin.core import audit, pii
 from tongxin.core.checks import sms_backend_loads
 from tongxin.core.models import AuditLog, User
+
+ROOT = Path(django_settings.BASE_DIR)
 
 
 def mode(path: Path) -> int:
@@ -160,3 +165,38 @@ def test_the_worker_logs_each_message_once_through_the_project_handler():
     # when run_huey looks for handlers on the "huey" logger (it adds a plain-text one of its own when there
     # is none), then it finds exactly the project's JSON handler, and messages do not also reach the root's
     assert result.stdout.split() == ["1", "JsonFormatter", "False"], result.stdout + result.stderr
+
+
+def test_gunicorn_writes_its_own_lines_as_json_with_utc_times_like_the_app():
+    # given gunicorn configured as deploy/gunicorn.conf.py does (logger_class)
+    from gunicorn.config import Config
+
+    from tongxin.core.gunicorn_logging import Logger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("errorlog", "-")
+    log = Logger(cfg)
+    # when it writes a line of its own and stamps an access-log line
+    (handler,) = log.error_log.handlers
+    record = log.error_log.makeRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting worker", (), None)
+    line = json.loads(handler.format(record))
+    stamp = dt.datetime.fromisoformat(log.now())
+    # then the line is the app's JSON shape, and the access time is ISO 8601 in UTC (not local Apache format)
+    assert line["logger"] == "gunicorn.error" and line["message"] == "Booting worker"
+    assert line["time"].endswith("+00:00")
+    assert stamp.utcoffset() == dt.timedelta(0)
+    assert abs((stamp - dt.datetime.now(dt.UTC)).total_seconds()) < 60
+
+
+def test_gunicorn_configuration_names_the_json_logger():
+    # given the shipped gunicorn configuration, when gunicorn reads it, then it uses the project's logger class
+    from gunicorn.config import Config
+
+    cfg = Config()
+    namespace: dict[str, object] = {"__file__": str(ROOT / "deploy" / "gunicorn.conf.py")}
+    exec(compile((ROOT / "deploy" / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    cfg.set("logger_class", namespace["logger_class"])
+    from tongxin.core.gunicorn_logging import Logger
+
+    assert cfg.logger_class is Logger
