@@ -406,10 +406,7 @@ LOGGING = {
 if PRODUCTION:
     _unsafe = deploy_checks.unsafe_settings(globals())
     if _unsafe:
-        raise ImproperlyConfigured(
-            deploy_checks.REFUSAL + "\n- "
-            + "\n- ".join(_unsafe)
-        )
+        raise ImproperlyConfigured(deploy_checks.REFUSAL + "\n- " + "\n- ".join(_unsafe))
 
 for _dir in (VAR_DIR,) if PRODUCTION else (VAR_DIR, STATIC_ROOT):
     _dir.mkdir(parents=True, exist_ok=True)
