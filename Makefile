@@ -124,10 +124,10 @@ wheel: venv messages node
 wheelhouse: wheel
 	rm -rf wheelhouse && mkdir -p wheelhouse
 	$(PY) -m pip download --quiet --no-deps --require-hashes -r requirements.lock --dest wheelhouse
-	cp dist/tongxin-$(VERSION)-py3-none-any.whl requirements.lock docs/deploy.md docs/operations.md wheelhouse/
+	cp dist/tongxin-$(VERSION)-py3-none-any.whl requirements.lock docs/deploy.md docs/operations.md docs/security.md wheelhouse/
 	cp -r deploy wheelhouse/deploy
 	tar -czf dist/tongxin-wheelhouse-$(VERSION).tar.gz wheelhouse
-	@echo "wheelhouse/ and dist/tongxin-wheelhouse-$(VERSION).tar.gz ready (docs/deploy.md, 'Offline install')"
+	@echo "wheelhouse/ and dist/tongxin-wheelhouse-$(VERSION).tar.gz ready (docs/deploy.md, '3. Install Tongxin offline')"
 
 # pg_dump of DATABASE_URL plus a tar of MEDIA_ROOT into BACKUP_DIR; `make restore BACKUP=<dir>` loads one into
 # the (empty) database of DATABASE_URL. docs/operations.md, "Backup and restore".

@@ -293,6 +293,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 # file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
 # { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
+# Uploads are readable by the app's group and no one else, whatever the process's umask: nginx reads them for
+# X-Accel-Redirect through that group (docs/deploy.md: MEDIA_ROOT belongs to group www-data with the setgid bit, so
+# every folder made under it inherits the group), and other local users cannot.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
 # Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days
@@ -391,16 +396,18 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    "loggers": {"tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # The worker (run_huey) adds a plain-text handler of its own to "huey" unless one is configured here:
+        # every message would be written twice, once not as JSON.
+        "huey": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }
 
 if PRODUCTION:
     _unsafe = deploy_checks.unsafe_settings(globals())
     if _unsafe:
-        raise ImproperlyConfigured(
-            "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):\n- "
-            + "\n- ".join(_unsafe)
-        )
+        raise ImproperlyConfigured(deploy_checks.REFUSAL + "\n- " + "\n- ".join(_unsafe))
 
 for _dir in (VAR_DIR,) if PRODUCTION else (VAR_DIR, STATIC_ROOT):
     _dir.mkdir(parents=True, exist_ok=True)

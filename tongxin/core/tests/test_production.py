@@ -75,6 +75,9 @@ UNSAFE = [
     ({"PII_KEY_ID": "2", "PII_OLD_KEYS": "3:" + "x7Qp" * 12}, "key 1 is in neither PII_OLD_KEYS"),
     ({"DEBUG": "1"}, "DEBUG is on"),
     ({"SMS_BACKEND": deploy_checks.CONSOLE_SMS_BACKEND}, "SMS_BACKEND is the console backend"),
+    ({"SMS_BACKEND": ""}, "SMS_BACKEND is empty"),
+    ({"SMS_BACKEND": "nonexistent.module.Foo"}, "there is no module 'nonexistent.module'"),
+    ({"SMS_BACKEND": "GatewaySMS"}, "is not a dotted path"),
     ({"DATABASE_URL": ""}, "The database is SQLite"),
     ({"REDIS_URL": ""}, "REDIS_URL is not set"),
     ({"SECURE_HSTS_SECONDS": "0"}, "SECURE_HSTS_SECONDS is 0"),
@@ -132,9 +135,26 @@ def test_check_deploy_gives_no_warnings_with_production_settings():
 def test_manage_refuses_to_start_production_on_sqlite_and_says_why():
     # given production mode without DATABASE_URL, when any command starts
     result = manage("check", env=production_env(DATABASE_URL=""))
-    # then it stops with the reason on its last line
-    assert result.returncode != 0
+    # then it stops with the reasons alone (no traceback to read through)
+    assert result.returncode == 2
     assert "The database is SQLite" in result.stderr
+    assert result.stderr.startswith(deploy_checks.REFUSAL), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wsgi_refuses_unsafe_production_settings_with_the_reasons_alone():
+    # given production settings with an unsafe value, when gunicorn's worker imports the application
+    result = subprocess.run(
+        [sys.executable, "-c", "import tongxin.wsgi"],
+        env=production_env(DEBUG="1"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    # then it exits with gunicorn's boot-error status (the master stops) and prints the reasons only
+    assert result.returncode == 3
+    assert result.stderr.startswith(deploy_checks.REFUSAL) and "DEBUG is on" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_development_server_does_not_keep_connections_open(monkeypatch, restore_settings_module):
