@@ -200,3 +200,20 @@ def test_gunicorn_configuration_names_the_json_logger():
     from tongxin.core.gunicorn_logging import Logger
 
     assert cfg.logger_class is Logger
+
+
+@pytest.mark.django_db
+def test_the_worker_deletes_expired_sessions_every_night(settings):
+    # given the production session engine (sessions are rows in django_session), one expired and one current
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    Session.objects.create(session_key="expired" * 4, session_data="", expire_date=now - dt.timedelta(days=1))
+    Session.objects.create(session_key="current" * 4, session_data="", expire_date=now + dt.timedelta(days=1))
+    # when the nightly task runs
+    from tongxin.core.tasks import clear_expired_sessions
+
+    clear_expired_sessions.call_local()
+    # then only the expired one is gone
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["current" * 4]
