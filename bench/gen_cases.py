@@ -163,6 +163,10 @@ def build_world() -> dict[str, Any]:
             _, key = ApiToken.issue(User.objects.get(username=name), "bench")
             lines.append(f"{name} {key}")
         tokens_file().write_text("\n".join(lines) + "\n")
+    # the workbench lets only a role in (the access policy): a handler is a volunteer without a region, so what
+    # waits for them is what is assigned to them (idempotent, also for a database generated before)
+    for user in User.objects.filter(username__startswith="b_handler", roles__isnull=True):
+        RoleAssignment.objects.create(user=user, role="volunteer")
     return world_ids(sub)
 
 

@@ -171,7 +171,8 @@ else:
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # A PostgreSQL streaming replica for read traffic (dashboards, exports, rates): tongxin/core/replica.py. In tests
-# the alias mirrors the test database (Django's TEST MIRROR), so the same tests pass with or without it.
+# the alias mirrors the test database (Django's TEST MIRROR replaces only NAME: the alias keeps the standby's host
+# and port and reads the test database replicated from the primary; `make test-replica` starts such a standby).
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL and IS_POSTGRES:
     DATABASES["replica"] = database_from_url(DATABASE_REPLICA_URL)
@@ -200,8 +201,8 @@ LOGOUT_REDIRECT_URL = "core:login"
 TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 # Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
-# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
-# Beside the other files the app writes (TONGXIN_VAR_DIR), never inside the installed package.
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail). Under
+# TONGXIN_VAR_DIR, never beside the code: an installed package's folder is not writable by the app.
 AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
 
 # Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock

@@ -157,9 +157,9 @@ def _transition(
 
 
 def _user_ids_with_role(role: str, **node: Any) -> list[int]:
-    from tongxin.regions.models import RoleAssignment
+    from tongxin.regions.scoping import user_ids_with_role
 
-    return list(RoleAssignment.objects.filter(role=role, **node).values_list("user_id", flat=True))
+    return user_ids_with_role(role, **node)
 
 
 def handler_user_ids(case: Case) -> list[int]:

@@ -108,6 +108,13 @@ def unsafe_settings(s: Mapping[str, Any]) -> list[str]:
             f"PII_KEY {why}. It encrypts the registry's personal data: generate one with {GENERATE} and keep it"
             " as docs/operations.md ('Key custody') says — losing it loses every encrypted field."
         )
+    key_id = str(s.get("PII_KEY_ID") or "1")
+    if key_id != "1" and not s.get("PII_LOOKUP_KEY") and "1" not in (s.get("PII_OLD_KEYS") or {}):
+        problems.append(
+            f"PII_KEY_ID is {key_id} but key 1 is in neither PII_OLD_KEYS nor PII_LOOKUP_KEY: the lookup hashes"
+            " (finding a person by id number or phone) are made with key 1, and without it every search would"
+            " silently find nobody. Keep 1:<key 1> in PII_OLD_KEYS (docs/operations.md, 'Rotation')."
+        )
     if s.get("DEBUG"):
         problems.append(
             "DEBUG is on: it shows settings and stack traces to visitors. Unset DEBUG (or DEBUG=0)."

@@ -7,12 +7,15 @@ A :class:`Memo` keeps values in this process's memory (no pickling, no round tri
   whatever else writes them). ``forget`` empties this process's memo at once and again when the writing
   transaction commits, and bumps a generation in the shared cache (Redis when ``REDIS_URL`` is set) that the other
   processes look at every ``check`` seconds;
-* ``ttl`` seconds pass (the bound for writes that send no signal — ``QuerySet.update``, raw SQL — and for
-  processes that share no cache).
+* ``ttl`` seconds pass (the bound for writes that send no signal — ``QuerySet.update``, raw SQL). Processes that
+  share no cache (no ``REDIS_URL``: each has its own memory cache) cannot see each other's generations; there the
+  bound is ``local_ttl`` (5 s by default), so an access change made through one process reaches the others within
+  seconds.
 
-A value is kept only when it was read outside any transaction of the application's own (tests' transactions
-aside): a row read inside a transaction might be one that transaction wrote and then rolls back, and what is read
-in autocommit is committed. A value computed while a ``forget`` ran meanwhile is not kept either.
+A value read inside a transaction of the application's own (tests' transactions aside) is kept only if that
+transaction has not changed the memo's data (no ``forget`` in it that is still pending): such a row might be one
+the transaction wrote and then rolls back. What is read in autocommit is committed. A value computed while a
+``forget`` ran meanwhile is not kept either.
 
 Only values that are safe to share between threads belong here: callers get copies of model instances
 (:meth:`Memo.get` with ``copy=True``) so that what a request caches on an object stays with that request.
@@ -40,11 +43,20 @@ def in_own_transaction(using: str = "default") -> bool:
 
 
 class Memo:
-    def __init__(self, name: str, *, ttl: float = 60.0, check: float = 1.0, maxsize: int = 10_000) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        ttl: float = 60.0,
+        local_ttl: float = 5.0,
+        check: float = 1.0,
+        maxsize: int = 10_000,
+    ) -> None:
         if name in _MEMOS:
             raise ValueError(f"memo {name} defined twice")
         self.name = name
-        self.ttl = ttl
+        self._ttl = ttl
+        self._local_ttl = min(ttl, local_ttl)
         self.check = check
         self.maxsize = maxsize
         self._data: dict[Hashable, tuple[float, Any]] = {}
@@ -70,7 +82,7 @@ class Memo:
         else:
             generation = self._generation
             value = compute()
-            if generation == self._generation and not in_own_transaction(using):
+            if generation == self._generation and not self._changed_here(using):
                 with self._lock:
                     if len(self._data) >= self.maxsize:
                         self._data.clear()
@@ -93,6 +105,15 @@ class Memo:
                 self._data.clear()
 
     @property
+    def ttl(self) -> float:
+        """How long a value is kept: ``local_ttl`` when the cache is this process's own memory (no generations
+        shared with other processes), else ``ttl``."""
+        from django.core.cache import caches
+        from django.core.cache.backends.locmem import LocMemCache
+
+        return self._local_ttl if isinstance(caches["default"], LocMemCache) else self._ttl
+
+    @property
     def _key(self) -> str:
         return f"memo-generation:{self.name}"
 
@@ -105,7 +126,19 @@ class Memo:
         self._forget_now()
         conn = connections[using]
         if conn.in_atomic_block:
-            transaction.on_commit(self._forget_now, using=using)
+            hook = _Changed(self._forget_now)
+            transaction.on_commit(hook, using=using)
+            if in_own_transaction(using):  # until it ends, what it reads of this memo's data is not kept
+                conn.__dict__.setdefault("_tongxin_memo_changed", {})[self.name] = hook
+
+    def _changed_here(self, using: str) -> bool:
+        """Has the application transaction open on ``using`` changed this memo's data? (Its commit hook is still
+        pending: a commit runs it, a rollback drops it.)"""
+        if not in_own_transaction(using):
+            return False
+        conn = connections[using]
+        hook = conn.__dict__.get("_tongxin_memo_changed", {}).get(self.name)
+        return hook is not None and any(entry[1] is hook for entry in reversed(conn.run_on_commit))
 
     def _forget_now(self) -> None:
         from django.core.cache import cache
@@ -126,6 +159,16 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class _Changed:
+    """A memo's commit hook, told apart by identity."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+
+    def __call__(self) -> None:
+        self.run()
 
 
 def forget_all() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from tongxin.core.memo import Memo
 from tongxin.regions.choices import (
     REGISTRY_ROLES,
     RESTRICTED_ROLES,
@@ -120,6 +121,31 @@ def _estate_subtree_regex(estate_ids: frozenset[int]) -> str:
     return r"/(" + "|".join(str(i) for i in sorted(estate_ids)) + r")/"
 
 
+# user pk -> Scope (frozen, shared between requests as it is): forgotten when a role assignment, a region or a
+# property company's estates change (regions/apps.py); other processes follow within a second (shared cache) or
+# five (none)
+SCOPES = Memo("regions-scopes", ttl=60.0)
+
+
+# (role, node field, node id) -> the ids of the users holding the role there (who is told about a new case):
+# forgotten with the scopes, on every role-assignment change (regions/apps.py)
+HOLDERS = Memo("regions-role-holders", ttl=60.0)
+
+
+def user_ids_with_role(role: str, **node: Any) -> list[int]:
+    """The users holding ``role`` on one node (``grid_id=…``, ``region_id=…``, ``property_company_id=…``,
+    ``department_id=…``), memoised per process."""
+    from tongxin.regions.models import RoleAssignment
+
+    key = (role, *sorted(node.items()))
+    return list(
+        HOLDERS.get(
+            key,
+            lambda: tuple(RoleAssignment.objects.filter(role=role, **node).values_list("user_id", flat=True)),
+        )
+    )
+
+
 def scope_for(user: Any) -> Scope:
     """The scope of ``user``, computed once per user object (one query for roles, one for property estates)."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -127,7 +153,10 @@ def scope_for(user: Any) -> Scope:
     cached = getattr(user, "_tongxin_scope", None)
     if cached is not None:
         return cached
-    scope = Scope(everything=True, roles=frozenset(Role.values)) if user.is_superuser else _compute(user)
+    if user.is_superuser:
+        scope = Scope(everything=True, roles=frozenset(Role.values))
+    else:
+        scope = SCOPES.get(user.pk, lambda: _compute(user))
     user._tongxin_scope = scope
     return scope
 

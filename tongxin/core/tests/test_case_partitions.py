@@ -189,7 +189,7 @@ def test_concurrent_retry_with_the_same_idempotency_key_returns_the_first_case()
             with transaction.atomic():
                 winner.append(services.submit(**kw).pk)
                 inserted.set()
-                time.sleep(1.5)  # the main thread's insert is now waiting on the unique index
+                time.sleep(3)  # the main thread's insert is now waiting on the unique index
         finally:
             inserted.set()
             connection.close()

@@ -72,6 +72,7 @@ UNSAFE = [
     ({"PII_KEY": "abc"}, "PII_KEY is 3 characters long"),
     ({"PII_KEY": deploy_checks.DEVELOPMENT_PII_KEY}, "PII_KEY is the development key"),
     ({"PII_KEY": "changeme-changeme-1234567890-abcdefghijk"}, "PII_KEY contains 'changeme'"),
+    ({"PII_KEY_ID": "2", "PII_OLD_KEYS": "3:" + "x7Qp" * 12}, "key 1 is in neither PII_OLD_KEYS"),
     ({"DEBUG": "1"}, "DEBUG is on"),
     ({"SMS_BACKEND": deploy_checks.CONSOLE_SMS_BACKEND}, "SMS_BACKEND is the console backend"),
     ({"SMS_BACKEND": ""}, "SMS_BACKEND is empty"),
@@ -109,6 +110,19 @@ def test_a_safe_production_environment_loads(monkeypatch, restore_settings_modul
     assert project_settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
     assert project_settings.CSRF_TRUSTED_ORIGINS == ["https://tongxin.example.gov.cn"]
     assert project_settings.DATABASES["default"]["CONN_MAX_AGE"] == 60
+
+
+def test_a_rotated_key_loads_while_key_1_stays_for_the_lookup_hashes(monkeypatch, restore_settings_module):
+    # given a production environment after one rotation: key 2 current, key 1 kept among the old keys
+    old_key = secrets.token_urlsafe(48)
+    # when the settings load, then they do, and key 1 still makes the lookup hashes
+    load_production_settings(monkeypatch, PII_KEY_ID="2", PII_OLD_KEYS=f"1:{old_key}")
+    old_keys = project_settings.PII_OLD_KEYS
+    assert old_keys == {"1": old_key}
+    # and naming the lookup key instead of keeping key 1 loads too
+    load_production_settings(monkeypatch, PII_KEY_ID="2", PII_OLD_KEYS="", PII_LOOKUP_KEY=old_key)
+    lookup_key = project_settings.PII_LOOKUP_KEY
+    assert lookup_key == old_key
 
 
 def test_check_deploy_gives_no_warnings_with_production_settings():

@@ -158,3 +158,23 @@ def test_the_worker_purges_every_night_at_0340_beijing_time(roots):
     # and when it runs, it deletes the expired upload and says how many went
     assert tasks.purge_private_files.call_local() == 1
     assert not old.exists()
+
+
+def test_private_files_and_their_folders_are_for_the_app_user_only(tmp_path, settings):
+    # given a process with a permissive umask (the units use 0027: the app's group, nginx included, could read)
+    from django.core.files.base import ContentFile
+
+    from tongxin.core.models import private_storage
+
+    settings.PRIVATE_ROOT = tmp_path / "private"
+    old_umask = os.umask(0o022)
+    try:
+        # when an upload is stored where import files go
+        name = private_storage().save("imports/2026/11/居民.csv", ContentFile("身份证号\n".encode()))
+    finally:
+        os.umask(old_umask)
+    # then the file and every folder created for it are readable by the owner only
+    path = settings.PRIVATE_ROOT / name
+    assert path.stat().st_mode & 0o777 == 0o600
+    for folder in (settings.PRIVATE_ROOT, path.parent, path.parent.parent):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
