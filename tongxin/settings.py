@@ -280,11 +280,21 @@ if _node_modules.is_dir():
     STATICFILES_DIRS.append(("vendor", _node_modules))
 elif (PACKAGE_DIR / "vendor_static").is_dir():
     STATICFILES_DIRS.append(("vendor", PACKAGE_DIR / "vendor_static"))
+# Collected static files are public (nginx serves them to anyone): readable by all, unlike uploads (below, whose
+# FILE_UPLOAD_* modes every FileSystemStorage would otherwise take).
+_PUBLIC_FILES = {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "OPTIONS": _PUBLIC_FILES,
+    },
+}
 if PRODUCTION:
     # hashed, compressed copies made by collectstatic; whitenoise serves them with far-future cache headers
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    STORAGES["staticfiles"] = {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "OPTIONS": _PUBLIC_FILES,
     }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))

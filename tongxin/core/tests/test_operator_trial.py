@@ -55,6 +55,20 @@ def test_uploads_are_group_readable_for_nginx_whatever_the_umask(tmp_path, setti
     assert mode(photo.parent) == mode(photo.parent.parent) == 0o750
 
 
+def test_collected_static_files_stay_readable_by_everyone_whatever_the_umask(tmp_path, settings, umask_077):
+    # given the strictest umask, and the upload modes (0640/0750) every file storage would otherwise take
+    settings.STATIC_ROOT = tmp_path / "static"
+    from django.core.files.storage import storages
+
+    static = storages.create_storage(settings.STORAGES["staticfiles"])
+    # when collectstatic's storage writes a stylesheet
+    name = static.save("tongxin/site.css", ContentFile(b"body{}"))
+    # then nginx (another user) can read it: static files are public
+    css = Path(settings.STATIC_ROOT) / name
+    assert mode(css) == 0o644
+    assert mode(css.parent) == 0o755
+
+
 @pytest.mark.django_db
 def test_audit_archives_are_readable_by_their_owner_only(tmp_path, monkeypatch, umask_077):
     # given audit rows old enough to archive, and a caller whose umask would leave new files world-readable
