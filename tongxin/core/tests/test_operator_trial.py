@@ -231,3 +231,20 @@ def test_the_worker_deletes_expired_sessions_every_night(settings):
     clear_expired_sessions.call_local()
     # then only the expired one is gone
     assert list(Session.objects.values_list("session_key", flat=True)) == ["current" * 4]
+
+
+def test_the_tongxin_command_refuses_to_run_on_a_server_without_its_environment(tmp_path, monkeypatch, capsys):
+    # given a server (its environment file exists) and a shell that did not load it
+    from tongxin import cli
+
+    env_file = tmp_path / "tongxin.env"
+    env_file.write_text("TONGXIN_ENV=production\n")
+    monkeypatch.setattr(cli, "ENV_FILE", env_file)
+    monkeypatch.delenv("TONGXIN_ENV", raising=False)
+    monkeypatch.setattr(sys, "argv", ["tongxin", "migrate"])
+    # when `tongxin migrate` is run bare (not through tongxin-admin)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    # then it stops before touching any database and names the wrapper
+    assert stopped.value.code == 2
+    assert "tongxin-admin migrate" in capsys.readouterr().err
