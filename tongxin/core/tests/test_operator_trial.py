@@ -233,7 +233,9 @@ def test_the_worker_deletes_expired_sessions_every_night(settings):
     assert list(Session.objects.values_list("session_key", flat=True)) == ["current" * 4]
 
 
-def test_the_tongxin_command_refuses_to_run_on_a_server_without_its_environment(tmp_path, monkeypatch, capsys):
+def test_the_tongxin_command_refuses_to_run_on_a_server_without_its_environment(
+    tmp_path, monkeypatch, capsys
+):
     # given a server (its environment file exists) and a shell that did not load it
     from tongxin import cli
 
