@@ -18,7 +18,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.checks import Error
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -43,16 +42,25 @@ def umask_077() -> Iterator[None]:
 
 
 def test_uploads_are_group_readable_for_nginx_whatever_the_umask(tmp_path, settings, umask_077):
-    # given the web service running with a umask that would make every new file private to its owner
-    settings.MEDIA_ROOT = tmp_path / "media"
-    # when a case photo is saved under a month folder that does not exist yet
-    storage = FileSystemStorage()
+    # given MEDIA_ROOT made as deploy.md says (setgid, so new folders take its group: nginx's), and the web
+    # service running with a umask that would make every new file private to its owner
+    media = tmp_path / "media"
+    media.mkdir()
+    media.chmod(0o2750)
+    settings.MEDIA_ROOT = media
+    from django.core.files.storage import storages
+
+    storage = storages.create_storage(settings.STORAGES["default"])
+    # when a case photo is saved under a year and month folder that do not exist yet
     name = storage.save("cases/2026/11/photo.png", ContentFile(b"\x89PNG"))
-    # then the folders can be entered and the file read by the group (nginx's, through X-Accel-Redirect)
-    # and by nobody else
-    photo = Path(settings.MEDIA_ROOT) / name
+    # then the file is readable by the group and nobody else
+    photo = media / name
     assert mode(photo) == 0o640
-    assert mode(photo.parent) == mode(photo.parent.parent) == 0o750
+    # and every new folder can be entered by the group, keeps the setgid bit and MEDIA_ROOT's group, so nginx
+    # reaches the month folders too
+    for folder in (photo.parent, photo.parent.parent, photo.parent.parent.parent):
+        assert mode(folder) == 0o2750, folder
+        assert folder.stat().st_gid == media.stat().st_gid
 
 
 def test_collected_static_files_stay_readable_by_everyone_whatever_the_umask(tmp_path, settings, umask_077):
