@@ -76,4 +76,4 @@ class UploadStorage(FileSystemStorage):
                 os.makedirs(directory, self.DIRECTORY_MODE, exist_ok=True)
             finally:
                 os.umask(previous)
-        return str(super()._save(name, content))
+        return str(super()._save(name, content))  # type: ignore[misc]
