@@ -245,6 +245,23 @@ def test_deleting_cases_keeps_todays_semantics(world):
 
 @pg_only
 @pytest.mark.django_db
+def test_truncate_empties_the_key_table(world):
+    """Given a case with its events, when cases and events are truncated as Django's flush does between
+    transactional tests (no row triggers fire), then the key table is emptied too and the same number can be
+    taken again."""
+    case = new_case(world)
+    _check_now()  # the flush runs in a transaction of its own: no key checks pending
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE cases_case, cases_caseevent, cases_caserollupdelta")
+    _check_now()
+    assert _rows("SELECT count(*) FROM cases_casekey") == [(0,)]
+    again = new_case(world)
+    Case.objects.filter(pk=again.pk).update(number=case.number)
+    assert _rows("SELECT number FROM cases_casekey WHERE id = %s", [again.pk]) == [(case.number,)]
+
+
+@pg_only
+@pytest.mark.django_db
 def test_a_case_moved_to_another_month_keeps_its_key_and_references(world):
     """Given a case of November 2026 with events, when its submission time is moved to October (a row moved
     between partitions), then it sits in October's partition, its key row is unchanged and its events still
