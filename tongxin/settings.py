@@ -280,11 +280,22 @@ if _node_modules.is_dir():
     STATICFILES_DIRS.append(("vendor", _node_modules))
 elif (PACKAGE_DIR / "vendor_static").is_dir():
     STATICFILES_DIRS.append(("vendor", PACKAGE_DIR / "vendor_static"))
+# Collected static files are public (nginx serves them to anyone): readable by all, unlike uploads (below, whose
+# FILE_UPLOAD_* modes every FileSystemStorage would otherwise take).
+_PUBLIC_FILES = {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755}
+STORAGES = {
+    # uploads: 0640 files in 0750 folders that keep MEDIA_ROOT's setgid group (tongxin.core.files.UploadStorage)
+    "default": {"BACKEND": "tongxin.core.files.UploadStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "OPTIONS": _PUBLIC_FILES,
+    },
+}
 if PRODUCTION:
     # hashed, compressed copies made by collectstatic; whitenoise serves them with far-future cache headers
-    STORAGES = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    STORAGES["staticfiles"] = {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "OPTIONS": _PUBLIC_FILES,
     }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -293,11 +304,11 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 # file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
 # { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
-# Uploads are readable by the app's group and no one else, whatever the process's umask: nginx reads them for
+# Uploads are readable by their group and no one else, whatever the process's umask: nginx reads them for
 # X-Accel-Redirect through that group (docs/deploy.md: MEDIA_ROOT belongs to group www-data with the setgid bit, so
 # every folder made under it inherits the group), and other local users cannot.
+# (Folders: tongxin.core.files.UploadStorage; FILE_UPLOAD_DIRECTORY_PERMISSIONS would clear the setgid bit.)
 FILE_UPLOAD_PERMISSIONS = 0o640
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
 # Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days

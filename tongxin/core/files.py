@@ -10,10 +10,13 @@ streamed from Python. Either way the path must lie inside MEDIA_ROOT.
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 
@@ -50,3 +53,24 @@ def protected_file_response(
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+class UploadStorage(FileSystemStorage):
+    """The default storage (MEDIA_ROOT): files 0640 (FILE_UPLOAD_PERMISSIONS) in folders 0750, whatever the
+    process's umask, so nginx reads the uploads it is handed by X-Accel-Redirect through the app's group
+    (docs/deploy.md §8) and other local users cannot. Folders are made with a umask and no chmod afterwards (Django's
+    FILE_UPLOAD_DIRECTORY_PERMISSIONS would chmod them), so a folder also keeps the group and setgid bit it inherits
+    from a setgid parent, for sites that give MEDIA_ROOT a group of its own.
+    """
+
+    DIRECTORY_MODE = 0o750
+
+    def _save(self, name: str, content: Any) -> str:
+        directory = os.path.dirname(self.path(name))
+        if not os.path.isdir(directory):
+            previous = os.umask(0o777 & ~self.DIRECTORY_MODE)
+            try:
+                os.makedirs(directory, self.DIRECTORY_MODE, exist_ok=True)
+            finally:
+                os.umask(previous)
+        return str(super()._save(name, content))  # type: ignore[misc]

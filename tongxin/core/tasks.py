@@ -1,5 +1,5 @@
 """Background work of the core: the monthly partitions of case events, notifications and ledger entries; the
-nightly purge of expired private files (uploaded import spreadsheets); the notification outbox (on commit and every
+nightly purge of expired private files (uploaded import spreadsheets) and of expired sessions; the notification outbox (on commit and every
 minute); the worker's heartbeat every minute (read by /healthz) and the count of failed tasks (/metrics)."""
 
 from __future__ import annotations
@@ -26,6 +26,18 @@ def purge_private_files() -> int:
     """Nightly at 03:40 Beijing time: delete private files past PRIVATE_FILE_RETENTION_DAYS (tongxin.core.retention).
     Idempotent; returns how many files went."""
     return len(retention.purge_private_files().deleted)
+
+
+@db_periodic_task(crontab(hour="3", minute="50"))
+@lock_task("core-clear-sessions")
+def clear_expired_sessions() -> None:
+    """Nightly at 03:50 Beijing time: delete expired sessions (rows in django_session under the cached_db engine,
+    which Django never removes on its own: what ``manage.py clearsessions`` does)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
 
 
 @db_task()

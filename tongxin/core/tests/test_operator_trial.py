@@ -18,7 +18,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.checks import Error
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -43,16 +42,39 @@ def umask_077() -> Iterator[None]:
 
 
 def test_uploads_are_group_readable_for_nginx_whatever_the_umask(tmp_path, settings, umask_077):
-    # given the web service running with a umask that would make every new file private to its owner
-    settings.MEDIA_ROOT = tmp_path / "media"
-    # when a case photo is saved under a month folder that does not exist yet
-    storage = FileSystemStorage()
+    # given MEDIA_ROOT made as deploy.md says (setgid, so new folders take its group: nginx's), and the web
+    # service running with a umask that would make every new file private to its owner
+    media = tmp_path / "media"
+    media.mkdir()
+    media.chmod(0o2750)
+    settings.MEDIA_ROOT = media
+    from django.core.files.storage import storages
+
+    storage = storages.create_storage(settings.STORAGES["default"])
+    # when a case photo is saved under a year and month folder that do not exist yet
     name = storage.save("cases/2026/11/photo.png", ContentFile(b"\x89PNG"))
-    # then the folders can be entered and the file read by the group (nginx's, through X-Accel-Redirect)
-    # and by nobody else
-    photo = Path(settings.MEDIA_ROOT) / name
+    # then the file is readable by the group and nobody else
+    photo = media / name
     assert mode(photo) == 0o640
-    assert mode(photo.parent) == mode(photo.parent.parent) == 0o750
+    # and every new folder can be entered by the group, keeps the setgid bit and MEDIA_ROOT's group, so nginx
+    # reaches the month folders too
+    for folder in (photo.parent, photo.parent.parent, photo.parent.parent.parent):
+        assert mode(folder) == 0o2750, folder
+        assert folder.stat().st_gid == media.stat().st_gid
+
+
+def test_collected_static_files_stay_readable_by_everyone_whatever_the_umask(tmp_path, settings, umask_077):
+    # given the strictest umask, and the upload modes (0640/0750) every file storage would otherwise take
+    settings.STATIC_ROOT = tmp_path / "static"
+    from django.core.files.storage import storages
+
+    static = storages.create_storage(settings.STORAGES["staticfiles"])
+    # when collectstatic's storage writes a stylesheet
+    name = static.save("tongxin/site.css", ContentFile(b"body{}"))
+    # then nginx (another user) can read it: static files are public
+    css = Path(settings.STATIC_ROOT) / name
+    assert mode(css) == 0o644
+    assert mode(css.parent) == 0o755
 
 
 @pytest.mark.django_db
@@ -200,3 +222,39 @@ def test_gunicorn_configuration_names_the_json_logger():
     from tongxin.core.gunicorn_logging import Logger
 
     assert cfg.logger_class is Logger
+
+
+@pytest.mark.django_db
+def test_the_worker_deletes_expired_sessions_every_night(settings):
+    # given the production session engine (sessions are rows in django_session), one expired and one current
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    Session.objects.create(session_key="expired" * 4, session_data="", expire_date=now - dt.timedelta(days=1))
+    Session.objects.create(session_key="current" * 4, session_data="", expire_date=now + dt.timedelta(days=1))
+    # when the nightly task runs
+    from tongxin.core.tasks import clear_expired_sessions
+
+    clear_expired_sessions.call_local()
+    # then only the expired one is gone
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["current" * 4]
+
+
+def test_the_tongxin_command_refuses_to_run_on_a_server_without_its_environment(
+    tmp_path, monkeypatch, capsys
+):
+    # given a server (its environment file exists) and a shell that did not load it
+    from tongxin import cli
+
+    env_file = tmp_path / "tongxin.env"
+    env_file.write_text("TONGXIN_ENV=production\n")
+    monkeypatch.setattr(cli, "ENV_FILE", env_file)
+    monkeypatch.delenv("TONGXIN_ENV", raising=False)
+    monkeypatch.setattr(sys, "argv", ["tongxin", "migrate"])
+    # when `tongxin migrate` is run bare (not through tongxin-admin)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    # then it stops before touching any database and names the wrapper
+    assert stopped.value.code == 2
+    assert "tongxin-admin migrate" in capsys.readouterr().err
