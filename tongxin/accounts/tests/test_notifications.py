@@ -34,16 +34,16 @@ def bell(client: Client) -> int:
 def test_dispatch_lights_the_handlers_bell_in_the_same_request_cycle(
     world, sms, django_capture_on_commit_callbacks
 ):
-    # given a case and the grid worker who will handle it, with nothing unread
+    # given a case and the grid worker who will handle it (its 新诉求 message, written with the case, unread)
     case = new_case(world)
     worker = world.client("grid_1")
-    assert bell(worker) == 0
+    assert bell(worker) == 1
     # when community staff dispatch it to the worker (the service commits and sends on commit)
     with django_capture_on_commit_callbacks(execute=True):
         cases.dispatch(case, world.users["staff_a"], assignee=world.users["grid_1"])
-    # then the worker's very next page shows 1 on the bell, and the API agrees
-    assert bell(worker) == 1
-    assert worker.get("/api/v1/notifications/unread-count").json() == {"unread": 1}
+    # then the worker's very next page shows one more on the bell, and the API agrees
+    assert bell(worker) == 2
+    assert worker.get("/api/v1/notifications/unread-count").json() == {"unread": 2}
     # and dispatch is urgent: it also went out by SMS (the worker has no phone: recorded as skipped, not lost)
     row = Delivery.objects.get(user=world.users["grid_1"], channel="sms")
     assert row.status == Delivery.Status.SKIPPED and row.kind == "case_dispatched"
