@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/tongxin
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck check pytest pytest-pg bench demo venv messages clean node browser \
-	wheel wheelhouse lock backup restore prodstack
+	wheel wheelhouse lock backup restore prodstack test-replica
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,13 @@ test: lint typecheck check pytest
 	@if [ -n "$(DATABASE_URL)" ]; then $(MAKE) --no-print-directory pytest-pg; \
 	  else echo "DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
 
+# The replica tests against a real streaming replica: .ci/pg_replica starts a throwaway PostgreSQL 15 primary and a
+# hot standby (pg_basebackup -R) on two free ports from 55432, runs them, stops both. docs/scaling.md.
+REPLICA_TESTS ?= tongxin/core/tests/test_replica.py tongxin/dashboard/tests/test_dashboard.py \
+	tongxin/dashboard/tests/test_district.py
+test-replica: venv messages
+	bash .ci/pg_replica env HUEY_IMMEDIATE=1 $(VENV)/bin/pytest -q -rs $(REPLICA_TESTS)
+
 bench: venv node
 	$(PY) bench/run_all.py
 
@@ -117,10 +124,10 @@ wheel: venv messages node
 wheelhouse: wheel
 	rm -rf wheelhouse && mkdir -p wheelhouse
 	$(PY) -m pip download --quiet --no-deps --require-hashes -r requirements.lock --dest wheelhouse
-	cp dist/tongxin-$(VERSION)-py3-none-any.whl requirements.lock docs/deploy.md docs/operations.md wheelhouse/
+	cp dist/tongxin-$(VERSION)-py3-none-any.whl requirements.lock docs/deploy.md docs/operations.md docs/security.md wheelhouse/
 	cp -r deploy wheelhouse/deploy
 	tar -czf dist/tongxin-wheelhouse-$(VERSION).tar.gz wheelhouse
-	@echo "wheelhouse/ and dist/tongxin-wheelhouse-$(VERSION).tar.gz ready (docs/deploy.md, 'Offline install')"
+	@echo "wheelhouse/ and dist/tongxin-wheelhouse-$(VERSION).tar.gz ready (docs/deploy.md, '3. Install Tongxin offline')"
 
 # pg_dump of DATABASE_URL plus a tar of MEDIA_ROOT into BACKUP_DIR; `make restore BACKUP=<dir>` loads one into
 # the (empty) database of DATABASE_URL. docs/operations.md, "Backup and restore".

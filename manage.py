@@ -1,9 +1,5 @@
 #!/usr/bin/env python
-import os
-import sys
-
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
-    from django.core.management import execute_from_command_line
+    from tongxin.cli import main
 
-    execute_from_command_line(sys.argv)
+    main()

@@ -27,6 +27,8 @@ import time
 import uuid
 from pathlib import Path
 
+from _http import start_gunicorn, timed_request
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/tongxin_bench_cases"
 TEXTS = ["楼顶漏水，天花板滴水", "楼道灯不亮", "垃圾没人清运", "楼上噪音扰民", "停水了", "电动车乱停"]
@@ -49,22 +51,8 @@ def token(name: str = "b_staff1") -> str:
 
 def start_server(port: int, workers: int, threads: int, db: str) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=db, CONN_MAX_AGE="600", LOG_LEVEL="ERROR")
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "tongxin.wsgi", "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(120):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/api/v1/cases/categories/", headers={"Authorization": f"Bearer {token()}"})
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(1)
-    proc.terminate()
-    raise SystemExit("gunicorn did not start")
+    headers = {"Authorization": f"Bearer {token()}"}
+    return start_gunicorn(ROOT, port, env, workers, threads, "/api/v1/cases/categories/", headers)
 
 
 def run_load(port: int, clients: int, warmup: float, seconds: float, key: str) -> dict:
@@ -93,20 +81,11 @@ def run_load(port: int, clients: int, warmup: float, seconds: float, key: str) -
                 "Content-Type": "application/json",
                 "Idempotency-Key": uuid.uuid4().hex,
             }
-            t0 = time.monotonic()
-            try:
-                conn.request("POST", "/api/v1/cases/", body=body, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                status = resp.status
-            except OSError:
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                status = 0
-            t1 = time.monotonic()
-            if t0 >= measure_from:
+            started = time.monotonic()
+            conn, status, took = timed_request(conn, "POST", "/api/v1/cases/", body=body, headers=headers)
+            if started >= measure_from:
                 if status == 201:
-                    local.append(t1 - t0)
+                    local.append(took)
                 else:
                     local_err[status] = local_err.get(status, 0) + 1
         with lock:

@@ -163,6 +163,10 @@ def build_world() -> dict[str, Any]:
             _, key = ApiToken.issue(User.objects.get(username=name), "bench")
             lines.append(f"{name} {key}")
         tokens_file().write_text("\n".join(lines) + "\n")
+    # the workbench lets only a role in (the access policy): a handler is a volunteer without a region, so what
+    # waits for them is what is assigned to them (idempotent, also for a database generated before)
+    for user in User.objects.filter(username__startswith="b_handler", roles__isnull=True):
+        RoleAssignment.objects.create(user=user, role="volunteer")
     return world_ids(sub)
 
 
@@ -220,7 +224,7 @@ COLUMNS = [
     "resolve_by", "due_soon_at", "red_at", "assignee_id", "team_kind", "property_company_id", "department_id",
     "plan", "result", "rating", "rating_source", "rating_comment", "reopen_count", "receipt_code",
     "idempotency_client", "idempotency_key", "submitted_at", "accepted_at", "first_response_at",
-    "dispatched_at", "resolved_at", "closed_at", "rated_at", "updated_at",
+    "dispatched_at", "resolved_at", "closed_at", "rated_at", "updated_at", "step_sweep",
 ]  # fmt: skip
 
 
@@ -367,6 +371,7 @@ def generate(n: int, world: dict[str, Any], now: dt.datetime, seed: int, out: An
                         ts(closed_at) if closed_at else r"\N",
                         ts(rated_at) if rated_at else r"\N",
                         ts(closed_at or resolved_at or first_resp or s),
+                        "0",
                     )
                 )
                 + "\n"
@@ -503,7 +508,7 @@ def generate_sql(n: int, world: dict[str, Any], now: dt.datetime, seed: int, cur
                     THEN to_timestamp(first_resp) END,
                 to_timestamp(resolved_s), to_timestamp(closed_s),
                 CASE WHEN rating <> '' THEN to_timestamp(closed_s) END,
-                to_timestamp(coalesce(closed_s, resolved_s, first_resp, s))
+                to_timestamp(coalesce(closed_s, resolved_s, first_resp, s)), 0
             FROM f
             """
         if os.environ.get("GEN_CASES_EXPLAIN"):
@@ -518,12 +523,20 @@ def generate_sql(n: int, world: dict[str, Any], now: dt.datetime, seed: int, cur
 def load(n: int, seed: int, now: dt.datetime, method: str = "sql") -> None:
     from django.db import connection
 
+    from tongxin.core import partitions
+
     world = build_world()
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM cases_case")
         if cur.fetchone()[0]:
             print("cases_case is not empty: TRUNCATE it first (or use a fresh database)")
             return
+    # PostgreSQL partitions cases_case by month of submission (issue 15): one partition per month of the data,
+    # so the rows do not all pile into the DEFAULT partition
+    made = partitions.ensure(partitions.CASES, since=(now - dt.timedelta(days=DAYS)).date())
+    print(f"{len(made)} monthly partitions created", flush=True)
+    keyed = partitions.is_partitioned(partitions.CASES)
+    with connection.cursor() as cur:
         cur.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case' "
             "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'cases_case'::regclass)"
@@ -544,6 +557,24 @@ def load(n: int, seed: int, now: dt.datetime, method: str = "sql") -> None:
         uniques = cur.fetchall()
         for name, _ in uniques:
             cur.execute(f'ALTER TABLE cases_case DROP CONSTRAINT "{name}"')
+        key_uniques: list[tuple[str, str]] = []
+        key_indexes: list[str] = []
+        if keyed:  # the global unique keys live in cases_casekey, filled after the load (triggers are off)
+            cur.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'cases_casekey'::regclass AND contype = 'u'"
+            )
+            key_uniques = cur.fetchall()
+            cur.execute(
+                "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i "
+                "ON i.oid = x.indexrelid WHERE x.indrelid = 'cases_casekey'::regclass AND x.indisunique "
+                "AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+            )
+            for name, definition in cur.fetchall():
+                key_indexes.append(definition)
+                cur.execute(f'DROP INDEX "{name}"')
+            for name, _ in key_uniques:
+                cur.execute(f'ALTER TABLE cases_casekey DROP CONSTRAINT "{name}"')
     # random receipt codes can collide: the unique constraint is re-added after de-duplicating them
     t = time.perf_counter()
     raw = connection.connection
@@ -565,8 +596,20 @@ def load(n: int, seed: int, now: dt.datetime, method: str = "sql") -> None:
         )
         for name, definition in uniques:
             cur.execute(f'ALTER TABLE cases_case ADD CONSTRAINT "{name}" {definition}')
+        if keyed:
+            cols = "id, number, receipt_code, channel, idempotency_client, idempotency_key"
+            # rows whose receipt code was just de-duplicated already have theirs (the update trigger)
+            cur.execute(
+                f"INSERT INTO cases_casekey ({cols}) SELECT {cols} FROM cases_case ON CONFLICT (id) DO NOTHING"
+            )
+            for name, definition in key_uniques:
+                cur.execute(f'ALTER TABLE cases_casekey ADD CONSTRAINT "{name}" {definition}')
+            for definition in key_indexes:
+                cur.execute(definition)
+            cur.execute("ANALYZE cases_casekey")
         for _, definition in indexes:
-            cur.execute(definition)
+            # a partitioned table's index reads "ON ONLY cases_case": without ONLY it is built on every partition
+            cur.execute(definition.replace(" ON ONLY ", " ON "))
         cur.execute("ANALYZE cases_case")
     print(f"indexes rebuilt: {time.perf_counter() - t:.0f} s", flush=True)
     t = time.perf_counter()

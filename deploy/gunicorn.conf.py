@@ -28,11 +28,13 @@ max_requests_jitter = 200
 # Only nginx on this host may tell gunicorn the scheme (wsgi.url_scheme) — the same list as the app's.
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1")
 proxy_allow_ips = forwarded_allow_ips
-# Logs to stderr (the journal). The app logs JSON (LOG_FORMAT); the access log is JSON too, with nginx's
-# request id, so one grep finds a request in both.
+# Logs to stderr (the journal). The app logs JSON (LOG_FORMAT); gunicorn's lines and its access log are JSON
+# too, the access log with nginx's request id, so one grep finds a request in both.
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines as JSON too, and every "time" in ISO 8601 UTC like the app's (tongxin/core/gunicorn_logging.py)
+logger_class = "tongxin.core.gunicorn_logging.Logger"
 access_log_format = (
     '{"time": "%(t)s", "logger": "gunicorn.access", "request_id": "%({x-request-id}i)s", "remote": "%(h)s",'
     ' "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s}'

@@ -171,7 +171,8 @@ else:
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # A PostgreSQL streaming replica for read traffic (dashboards, exports, rates): tongxin/core/replica.py. In tests
-# the alias mirrors the test database (Django's TEST MIRROR), so the same tests pass with or without it.
+# the alias mirrors the test database (Django's TEST MIRROR replaces only NAME: the alias keeps the standby's host
+# and port and reads the test database replicated from the primary; `make test-replica` starts such a standby).
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL and IS_POSTGRES:
     DATABASES["replica"] = database_from_url(DATABASE_REPLICA_URL)
@@ -200,8 +201,9 @@ LOGOUT_REDIRECT_URL = "core:login"
 TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 # Audit rows are kept at least this long (网络安全法: 6 months); `manage.py archive_audit` moves older ones out.
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "400"))
-# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail).
-AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(BASE_DIR / "var" / "audit-archive")))
+# Where `manage.py archive_audit` writes its compressed exports (keep them; they are the audit trail). Under
+# TONGXIN_VAR_DIR, never beside the code: an installed package's folder is not writable by the app.
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
 
 # Repeated failed logins lock that user name *from that address* for a while (a stranger elsewhere cannot lock
 # the real user out); after LOGIN_CAPTCHA_AFTER failures from an address, or LOGIN_NAME_CAPTCHA_AFTER for a name
@@ -291,8 +293,16 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(VAR_DIR / "media")))
 # file over by X-Accel-Redirect to this internal location (deploy/nginx/tongxin.conf: `location /protected/
 # { internal; alias MEDIA_ROOT/; }`); empty (no nginx) streams the file from Python.
 PROTECTED_MEDIA_ACCEL = os.environ.get("PROTECTED_MEDIA_ACCEL", "")
+# Uploads are readable by the app's group and no one else, whatever the process's umask: nginx reads them for
+# X-Accel-Redirect through that group (docs/deploy.md: MEDIA_ROOT belongs to group www-data with the setgid bit, so
+# every folder made under it inherits the group), and other local users cannot.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # Files only the app reads (uploaded import files until their import ends): never under MEDIA_ROOT, never served.
 PRIVATE_ROOT = Path(os.environ.get("PRIVATE_ROOT", str(VAR_DIR / "private")))
+# Files under PRIVATE_ROOT (and uploads left under MEDIA_ROOT/imports by older releases) older than this many days
+# are deleted every night, except those an unfinished import still needs (`manage.py purge_private_files`).
+PRIVATE_FILE_RETENTION_DAYS = int(os.environ.get("PRIVATE_FILE_RETENTION_DAYS", "7"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
@@ -300,18 +310,6 @@ HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 # unless ``utc`` is off; with it off the clock is the process's local time, which Django sets to TIME_ZONE
 # (Asia/Shanghai) at start-up. So the nightly jobs (03:20 ...) run at night in China, not at 11:20.
 HUEY_UTC = False
-if REDIS_URL:
-    # One cache for every app server (scope, category lookups, rate limits), and sessions read from it with the
-    # database behind (cached_db: a Redis restart signs nobody out).
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "tongxin",
-            "TIMEOUT": 300,
-        }
-    }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -329,16 +327,19 @@ else:
         "utc": HUEY_UTC,
     }
 
-# Abuse limits (tongxin.core.throttle) count in the cache: Redis when REDIS_URL is set, so every process shares
-# the counts; otherwise this process's memory.
+# One cache for every app server when REDIS_URL is set: abuse limits (tongxin.core.throttle), scope, the
+# per-process memos' generations (tongxin.core.memo), and sessions read from it with the database behind
+# (cached_db: a Redis restart signs nobody out). Otherwise this process's memory (development, tests).
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
             "KEY_PREFIX": "tongxin",
+            "TIMEOUT": 300,
         }
     }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin"}}
 
@@ -395,16 +396,18 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-    "loggers": {"tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "tongxin": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # The worker (run_huey) adds a plain-text handler of its own to "huey" unless one is configured here:
+        # every message would be written twice, once not as JSON.
+        "huey": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }
 
 if PRODUCTION:
     _unsafe = deploy_checks.unsafe_settings(globals())
     if _unsafe:
-        raise ImproperlyConfigured(
-            "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):\n- "
-            + "\n- ".join(_unsafe)
-        )
+        raise ImproperlyConfigured(deploy_checks.REFUSAL + "\n- " + "\n- ".join(_unsafe))
 
 for _dir in (VAR_DIR,) if PRODUCTION else (VAR_DIR, STATIC_ROOT):
     _dir.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.assembly.choices import CharterState, Electorate, MeetingKind, OwnersItem
+from tongxin.assembly.choices import BodyKind, CharterState, Electorate, MeetingKind, MemberRole, OwnersItem
 from tongxin.assembly.models import Body, Charter, Matter
 from tongxin.regions.choices import RegionKind
 from tongxin.regions.models import Region
@@ -127,3 +128,88 @@ class MeetingForm(forms.Form):
         agenda = Matter.objects.filter(community_id__in=community_ids(user), stage__in=OPEN_STAGES)
         recent = list(agenda.order_by("-pk").values_list("pk", flat=True)[:50])
         self.fields["agenda"].queryset = Matter.objects.filter(pk__in=recent).order_by("-pk")  # type: ignore[attr-defined]
+
+
+def _date(label: Any) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class BodyForm(forms.Form):
+    """Register a self-governing body (an owners' committee belongs to one estate)."""
+
+    kind = forms.ChoiceField(label=_("类型"), choices=BodyKind.choices)
+    name = forms.CharField(label=_("名称"), max_length=100)
+    community = forms.TypedChoiceField(label=_("社区"), coerce=int)
+    estate = forms.TypedChoiceField(
+        label=_("小区（业委会必填）"), coerce=int, required=False, empty_value=None
+    )
+    remit = forms.CharField(label=_("职责"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    term_start = _date(_("任期开始"))
+    term_end = _date(_("任期结束"))
+    registered_on = _date(_("备案日期"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ids = community_ids(user)
+        communities = Region.objects.filter(kind=RegionKind.COMMUNITY)
+        if not getattr(user, "is_superuser", False):
+            communities = communities.filter(pk__in=ids)
+        rows = list(communities.order_by("path").values_list("pk", "name")[:200])
+        self.fields["community"].choices = rows  # type: ignore[attr-defined]
+        estates = Region.objects.filter(kind=RegionKind.ESTATE, parent_id__in=[pk for pk, _n in rows])
+        self.fields["estate"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            *estates.order_by("path").values_list("pk", "name")[:500],
+        ]
+
+    def clean_community(self) -> Region:
+        return Region.objects.get(pk=self.cleaned_data["community"])
+
+    def clean_estate(self) -> Region | None:
+        pk = self.cleaned_data.get("estate")
+        return Region.objects.get(pk=pk) if pk else None
+
+
+class PersonAtForm(forms.Form):
+    """A resident found the way staff know him: name and home address."""
+
+    name = forms.CharField(label=_("姓名"), max_length=50)
+    address = forms.CharField(
+        label=_("住址"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": _("如 锦绣江山3栋2单元501")}),
+    )
+
+
+class MemberForm(PersonAtForm):
+    role = forms.ChoiceField(label=_("职务"), choices=MemberRole.choices, initial=MemberRole.MEMBER)
+
+
+class OwnerForm(forms.Form):
+    """One exclusive part's owner on the owners' roll (业主名册)."""
+
+    address = forms.CharField(
+        label=_("专有部分（房屋地址）"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"placeholder": _("如 锦绣江山3栋2单元501")}),
+    )
+    owner_name = forms.CharField(label=_("业主姓名"), max_length=100, required=False)
+    is_resident = forms.BooleanField(
+        label=_("业主住在该房屋（关联居民档案，可在手机上投票）"), required=False
+    )
+    developer = forms.BooleanField(label=_("开发商未售出或未交付"), required=False)
+    area = forms.DecimalField(
+        label=_("登记面积(㎡)，不填按房屋建筑面积"),
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("developer") and not (data.get("owner_name") or "").strip():
+            self.add_error("owner_name", _("请填写业主姓名（开发商持有的除外）"))
+        if data.get("developer") and data.get("is_resident"):
+            self.add_error("is_resident", _("开发商持有的房屋不关联居民"))
+        return data

@@ -209,6 +209,18 @@ register(
     ),
     Rule("assembly.view_bodies", PLACES, _("查看业委会、理事会、议事会"), where=CommunityIn()),
     Rule("assembly.manage_bodies", MANAGERS, _("登记自治组织及其成员、公约"), where=CommunityIn()),
+    Rule(
+        "assembly.view_owners",
+        REGISTRY,
+        _("查看业主名册（专有部分、业主、面积）"),
+        where=CommunityIn("estate__parent_id"),
+    ),
+    Rule(
+        "assembly.manage_owners",
+        MANAGERS,
+        _("登记业主名册（专有部分的业主与面积，转让时结束原记录）"),
+        where=CommunityIn("estate__parent_id"),
+    ),
     Rule("assembly.view_meetings", PLACES, _("查看联席会议、议事厅"), where=CommunityIn()),
     Rule(
         "assembly.manage_meetings",

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Prefetch, Sum
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -30,7 +31,15 @@ from tongxin.assembly.choices import (
     Stage,
     VoteState,
 )
-from tongxin.assembly.forms import MatterForm, MeetingForm, PlanForm, VoteForm
+from tongxin.assembly.forms import (
+    BodyForm,
+    MatterForm,
+    MeetingForm,
+    MemberForm,
+    OwnerForm,
+    PlanForm,
+    VoteForm,
+)
 from tongxin.assembly.models import (
     Ballot,
     Body,
@@ -39,12 +48,12 @@ from tongxin.assembly.models import (
     Elector,
     Matter,
     Meeting,
+    Ownership,
     PaperEntry,
     Vote,
 )
 from tongxin.core import policy
 from tongxin.core.exports import attachment
-from tongxin.people.models import Resident
 from tongxin.regions.models import Region
 from tongxin.regions.policy import community_ids
 
@@ -402,24 +411,118 @@ def body(request: HttpRequest, pk: int) -> HttpResponse:
     b = policy.get_or_deny(
         Body.objects.select_related("estate", "community"), request.user, "assembly.view_bodies", pk=pk
     )
+    form = MemberForm(request.POST or None)
     if request.method == "POST":
         b = policy.get_or_deny(Body.objects.all(), request.user, "assembly.manage_bodies", pk=pk)
-        resident = Resident.objects.filter(pk=request.POST.get("resident") or 0).first()
-        try:
-            if resident is None:
-                raise services.AssemblyError(_("请选择居民"))
-            services.add_member(request.user, b, resident, request.POST.get("role") or "member")
-        except ValidationError as exc:
-            _error(request, exc)
-        else:
-            messages.success(request, _("成员已添加"))
-        return redirect("assembly:body", pk=pk)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                resident = services.resident_at(services.dwelling_at(request.user, d["address"]), d["name"])
+                services.add_member(request.user, b, resident, d["role"])
+            except ValidationError as exc:
+                _error(request, exc)
+            else:
+                messages.success(request, _("成员已添加"))
+                return redirect("assembly:body", pk=pk)
     members = list(b.members.filter(ended_on__isnull=True).select_related("resident__dwelling"))
     party = services.party_member_ids(m.resident_id for m in members)
     return render(
         request,
         "assembly/body.html",
-        {"body": b, "members": members, "party": party, "matters": b.matters.order_by("-pk")[:20]},
+        {
+            "body": b,
+            "members": members,
+            "party": party,
+            "matters": b.matters.order_by("-pk")[:20],
+            "form": form,
+        },
+    )
+
+
+@policy.page("assembly.manage_bodies")
+def body_create(request: HttpRequest) -> HttpResponse:
+    form = BodyForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            b = services.create_body(
+                request.user,
+                kind=d["kind"],
+                name=d["name"],
+                community=d["community"],
+                estate=d["estate"],
+                remit=d["remit"],
+                term_start=d["term_start"],
+                term_end=d["term_end"],
+                registered_on=d["registered_on"],
+            )
+        except ValidationError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("已登记，请添加成员"))
+            return redirect("assembly:body", pk=b.pk)
+    return render(request, "assembly/body_form.html", {"form": form})
+
+
+# ------------------------------------------------------------------------------------------------ staff: owners
+@policy.page("assembly.view_owners")
+def owners(request: HttpRequest) -> HttpResponse:
+    """The owners' roll of the estates the user works in, with the figures a Civil Code vote is counted on
+    (parts, owners by headcount rules are the tally's; here: parts and registered area)."""
+    form = OwnerForm(request.POST or None)
+    if request.method == "POST" and not policy.can(request.user, "assembly.manage_owners"):
+        raise Http404
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            dwelling = services.dwelling_at(request.user, d["address"])
+            resident = services.resident_at(dwelling, d["owner_name"]) if d["is_resident"] else None
+            services.register_owner(
+                request.user,
+                dwelling,
+                resident=resident,
+                owner_name=d["owner_name"],
+                developer=d["developer"],
+                area=d["area"],
+            )
+        except ValidationError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("已登记：%(a)s") % {"a": d["address"]})
+            return redirect(f"{reverse('assembly:owners')}?estate={dwelling.estate_id}")
+    visible = policy.restrict(
+        Ownership.objects.filter(ended_on__isnull=True), request.user, "assembly.view_owners"
+    )
+    estates = list(
+        Region.objects.filter(pk__in=visible.values("estate_id").distinct())
+        .order_by("path")
+        .values_list("pk", "name")
+    )
+    estate_id = request.GET.get("estate", "")
+    qs = visible
+    if estate_id.isdigit():
+        qs = qs.filter(estate_id=int(estate_id))
+    name = request.GET.get("q", "").strip()
+    if name:
+        qs = qs.filter(owner_name__startswith=name)
+    totals = qs.aggregate(parts=Count("pk"), area=Sum("area"))
+    rows = qs.select_related("dwelling__estate", "dwelling__building", "dwelling__entrance").order_by(
+        "estate_id", "dwelling__building_id", "dwelling__entrance_id", "dwelling__number"
+    )
+    page = Paginator(rows, PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "assembly/owners.html",
+        {
+            "page": page,
+            "estates": estates,
+            "estate": estate_id,
+            "q": name,
+            "query": urlencode({k: v for k, v in (("estate", estate_id), ("q", name)) if v}),
+            "totals": totals,
+            "form": form,
+            "may_manage": policy.can(request.user, "assembly.manage_owners"),
+        },
     )
 
 
@@ -639,7 +742,9 @@ urlpatterns = [
     path("votes/<int:pk>/result.xlsx", vote_xlsx, name="vote_xlsx"),
     path("votes/<int:pk>/result.pdf", vote_pdf, name="vote_pdf"),
     path("bodies/", bodies, name="bodies"),
+    path("bodies/new/", body_create, name="body_create"),
     path("bodies/<int:pk>/", body, name="body"),
+    path("owners/", owners, name="owners"),
     path("meetings/", meetings, name="meetings"),
     path("meetings/new/", meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", meeting, name="meeting"),

@@ -12,6 +12,13 @@ class CoreConfig(AppConfig):
 
         autodiscover_modules("policy")
 
+        # Settings that load but cannot work (the SMS gateway's class), reported by `manage.py check`.
+        from django.core import checks
+
+        from tongxin.core.checks import sms_backend_loads
+
+        checks.register(sms_backend_loads)
+
         # Every Django admin write is audited (django.contrib.admin, listed first, has registered every model).
         from django.contrib import admin
 

@@ -1,15 +1,17 @@
 """Backup and restore of a PostgreSQL deployment (docs/operations.md, "Backup and restore").
 
-A backup is a directory ``tongxin-YYYYmmdd-HHMMSS/`` holding ``database.dump`` (``pg_dump --format=custom``),
+A backup is a directory ``tongxin-YYYYmmdd-HHMMSS/`` (UTC, like the manifest's ``created``) holding ``database.dump`` (``pg_dump --format=custom``),
 ``media.tar.gz`` (the uploads under MEDIA_ROOT) and ``manifest.json`` (when, which database, the row count of every
 table, and the fingerprint of the PII key the encrypted columns need). It is written under a temporary name and
 renamed when complete, so a directory with a manifest is a whole backup. A restore goes into an empty database
 only, and refuses a backup whose PII key fingerprint differs from the configured key (its encrypted fields would
-be unreadable).
+be unreadable). Backups hold personal data: the directory is written 0700 and its files 0600 whatever the
+caller's umask.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -17,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,16 +125,36 @@ def _run(cmd: list[str], target: Target) -> None:
         raise BackupError(f"{cmd[0]} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files and directories made inside are readable by their owner only (umask 077), pg_dump's included."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def backup(directory: Path, *, target: Target | None = None, now: dt.datetime | None = None) -> Path:
     """Write a complete backup under ``directory``; returns its path."""
     target = target or Target.from_settings()
-    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    final = Path(directory) / f"tongxin-{stamp}"
+    with private_files():
+        return _backup(Path(directory), target, now or dt.datetime.now(dt.UTC))
+
+
+def _backup(directory: Path, target: Target, now: dt.datetime) -> Path:
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    final = directory / f"tongxin-{stamp}"
     if final.exists():
         raise BackupError(f"{final} exists already")
     partial = final.with_name(final.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+    partial.chmod(PRIVATE_DIR_MODE)
     _run(
         [
             "pg_dump",
@@ -157,6 +180,8 @@ def backup(directory: Path, *, target: Target | None = None, now: dt.datetime | 
         "tables": table_counts(target),
     }
     (partial / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    for written in partial.iterdir():
+        written.chmod(PRIVATE_FILE_MODE)
     partial.rename(final)
     return final
 
@@ -181,15 +206,29 @@ def restore(
             f"{manifest['pii_key_fingerprint']}, configured {key_fingerprint()}): set the PII_KEY it was made with,"
             " or list it in PII_OLD_KEYS (docs/operations.md, 'Key custody'), or its encrypted fields cannot be read"
         )
+    by_hand = f"runuser -u postgres -- createdb --owner {target.user or 'tongxin'} NAME"
     if create:
-        with target.connect("postgres") as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
+        try:
+            with target.connect("postgres") as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target.name)))
+        except psycopg.errors.InsufficientPrivilege:
+            raise BackupError(
+                f"the database role {target.user!r} may not create databases, so --create cannot make"
+                f" {target.name}: create it as the postgres user ({by_hand.replace('NAME', target.name)})"
+                " and run restore again without --create"
+            ) from None
+        except psycopg.errors.DuplicateDatabase:
+            raise BackupError(
+                f"database {target.name} exists already: --create makes a new database; name another one,"
+                " or restore into this one without --create if it is empty"
+            ) from None
     with target.connect() as conn:
         existing = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
     if existing and existing[0]:
         raise BackupError(
-            f"database {target.name} is not empty ({existing[0]} tables): restore into a fresh database"
-            f" (createdb {target.name}, or --create with a new name)"
+            f"database {target.name} is not empty ({existing[0]} tables): restore into a fresh database instead"
+            f" — create one ({by_hand.replace('NAME', target.name + '_restored')}) and name it with"
+            " --database-url or DATABASE_URL, or let --create make it"
         )
     _run(
         [

@@ -8,6 +8,7 @@ settings module itself is being loaded.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,9 @@ MIN_DISTINCT_CHARACTERS = 10
 MIN_HSTS_SECONDS = 31536000  # one year, what check --deploy and browsers' preload lists expect
 # Words of placeholders (long enough that a random key does not contain one by chance).
 WEAK_MARKERS = ("development", "insecure", "changeme", "example", "password", "placeholder")
+
+# The first line of the refusal; tongxin.cli and tongxin.wsgi print the refusal alone, without a traceback.
+REFUSAL = "TONGXIN_ENV=production refuses to start with unsafe settings (docs/deploy.md):"
 
 GENERATE = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
@@ -59,6 +63,35 @@ def valid_networks(
     return networks, bad
 
 
+def sms_backend_problem(path: str) -> str:
+    """Why ``SMS_BACKEND`` cannot be a production gateway ("" when it can). Looks the module up without importing
+    it (this runs while the settings load); the class itself is checked by ``manage.py check``."""
+    fix = (
+        "Set SMS_BACKEND to the dotted path of the SMS gateway's class, e.g. gateway.GatewaySMS with"
+        " PYTHONPATH=/opt/tongxin/site (docs/deploy.md, 'The SMS gateway')."
+    )
+    if not path.strip():
+        return f"SMS_BACKEND is empty: sign-in codes and SMS notifications could not be sent. {fix}"
+    if path == CONSOLE_SMS_BACKEND:
+        return (
+            "SMS_BACKEND is the console backend, which writes full phone numbers and sign-in codes to the log."
+            f" {fix}"
+        )
+    module, _, name = path.strip().rpartition(".")
+    if not module or not name.isidentifier():
+        return f"SMS_BACKEND {path!r} is not a dotted path module.Class. {fix}"
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return (
+            f"SMS_BACKEND {path!r}: there is no module {module!r} (misspelt, or its folder is not on PYTHONPATH)."
+            f" {fix}"
+        )
+    return ""
+
+
 def unsafe_settings(s: Mapping[str, Any]) -> list[str]:
     """Every reason the settings in ``s`` (a settings module's namespace) are unsafe for production."""
     problems: list[str] = []
@@ -75,20 +108,31 @@ def unsafe_settings(s: Mapping[str, Any]) -> list[str]:
             f"PII_KEY {why}. It encrypts the registry's personal data: generate one with {GENERATE} and keep it"
             " as docs/operations.md ('Key custody') says — losing it loses every encrypted field."
         )
+    key_id = str(s.get("PII_KEY_ID") or "1")
+    if key_id != "1" and not s.get("PII_LOOKUP_KEY") and "1" not in (s.get("PII_OLD_KEYS") or {}):
+        problems.append(
+            f"PII_KEY_ID is {key_id} but key 1 is in neither PII_OLD_KEYS nor PII_LOOKUP_KEY: the lookup hashes"
+            " (finding a person by id number or phone) are made with key 1, and without it every search would"
+            " silently find nobody. Keep 1:<key 1> in PII_OLD_KEYS (docs/operations.md, 'Rotation')."
+        )
     if s.get("DEBUG"):
         problems.append(
             "DEBUG is on: it shows settings and stack traces to visitors. Unset DEBUG (or DEBUG=0)."
         )
-    if s.get("SMS_BACKEND") == CONSOLE_SMS_BACKEND:
-        problems.append(
-            "SMS_BACKEND is the console backend, which writes full phone numbers and sign-in codes to the log."
-            " Set SMS_BACKEND to the dotted path of the SMS gateway's backend."
-        )
+    why = sms_backend_problem(str(s.get("SMS_BACKEND") or ""))
+    if why:
+        problems.append(why)
     engine = s.get("DATABASES", {}).get("default", {}).get("ENGINE", "")
     if not engine.endswith("postgresql"):
         problems.append(
             "The database is SQLite (DATABASE_URL is not set). Production runs on PostgreSQL:"
             " DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME"
+        )
+    if not s.get("REDIS_URL"):
+        problems.append(
+            "REDIS_URL is not set: the app processes would share no cache — each would count sign-in failures"
+            " and SMS limits on its own and honour a revoked API token for up to a minute — and the task queue"
+            " would be a local file. REDIS_URL=redis://127.0.0.1:6379/0"
         )
     if not s.get("SECURE_SSL_REDIRECT"):
         problems.append(

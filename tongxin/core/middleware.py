@@ -37,11 +37,13 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @lru_cache(maxsize=8)
 def _trusted(entries: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+    # an entry that is not an address is trusted for nothing (production refuses to start with one: deploy_checks)
+    return tuple(deploy_checks.valid_networks([e for e in entries if e.strip()])[0])
 
 
 def trusted_proxies() -> tuple[Network, ...]:
-    """``settings.TRUSTED_PROXIES`` (addresses or CIDRs) as networks."""
+    """``settings.TRUSTED_PROXIES`` (addresses or CIDRs) as networks. Read on every request (parsed once per
+    value), so the proxy check and the client address always agree with the settings in force."""
     return _trusted(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
 
 
@@ -130,14 +132,13 @@ class TrustedProxyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.networks, _bad = deploy_checks.valid_networks(list(settings.TRUSTED_PROXIES))
 
     def trusted(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
-        return any(ip in network for network in self.networks)
+        return any(ip in network for network in trusted_proxies() if network.version == ip.version)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self.trusted(request.META.get("REMOTE_ADDR", "")):

@@ -147,6 +147,16 @@ def private_storage() -> Any:
 
             return os.path.abspath(self.base_location)
 
+        # Owner only: nginx's user is in the app's group so that it can read the uploads it is handed by
+        # X-Accel-Redirect (docs/deploy.md), and must not read these.
+        @property  # type: ignore[override]
+        def file_permissions_mode(self) -> int:
+            return 0o600
+
+        @property  # type: ignore[override]
+        def directory_permissions_mode(self) -> int:
+            return 0o700
+
         def url(self, name: str | None) -> str:
             raise ValueError("private files have no URL")
 

@@ -12,6 +12,7 @@ replication lag. Inside a replica block reads go back to the primary as soon as
 
 Without ``DATABASE_REPLICA_URL`` there is no ``replica`` alias and the router answers ``None`` (Django's
 default database) for everything. Migrations run on the primary only; the replica gets them by replication.
+``make test-replica`` tests this against a real hot standby started for the run (``.ci/pg_replica``).
 """
 
 from __future__ import annotations

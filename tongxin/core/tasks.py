@@ -1,6 +1,6 @@
 """Background work of the core: the monthly partitions of case events, notifications and ledger entries; the
-notification outbox (on commit and every minute); the worker's heartbeat every minute (read by /healthz) and the
-count of failed tasks (/metrics)."""
+nightly purge of expired private files (uploaded import spreadsheets); the notification outbox (on commit and every
+minute); the worker's heartbeat every minute (read by /healthz) and the count of failed tasks (/metrics)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task, on_startup, periodic_task, signal
 from huey.signals import SIGNAL_ERROR
 
-from tongxin.core import notifications, partitions, worker
+from tongxin.core import notifications, partitions, retention, worker
 
 
 @db_periodic_task(crontab(hour="3", minute="10"))
@@ -18,6 +18,14 @@ from tongxin.core import notifications, partitions, worker
 def maintain_partitions() -> list[str]:
     """Keep three months of partitions ahead (PostgreSQL; nothing on SQLite). Idempotent."""
     return partitions.maintain()
+
+
+@db_periodic_task(crontab(hour="3", minute="40"))
+@lock_task("core-purge-private-files")
+def purge_private_files() -> int:
+    """Nightly at 03:40 Beijing time: delete private files past PRIVATE_FILE_RETENTION_DAYS (tongxin.core.retention).
+    Idempotent; returns how many files went."""
+    return len(retention.purge_private_files().deleted)
 
 
 @db_task()

@@ -4,6 +4,7 @@ from tongxin.volunteers.models import (
     Activity,
     CaseHourRule,
     DutyShift,
+    MemberAlertRule,
     PostAssignment,
     PostCategory,
     ServiceOffer,
@@ -12,6 +13,7 @@ from tongxin.volunteers.models import (
 )
 
 admin.site.register(TimeBankPolicy)
+admin.site.register(MemberAlertRule)
 admin.site.register(CaseHourRule)
 admin.site.register(PostAssignment)
 admin.site.register(PostCategory)

@@ -64,6 +64,12 @@ class AlertLevel(models.TextChoices):
     YELLOW = "yellow", _("黄色预警")
     ORANGE = "orange", _("橙色预警")
     RED = "red", _("红色预警")
+    CARE = "care", _("上门关怀")  # elderly-frail members: visited, not warned
+
+
+class AlertMode(models.TextChoices):
+    WARN = "warn", _("黄橙红预警")
+    CARE = "care", _("上门关怀，不作预警")
 
 
 ALERT_ORDER = [AlertLevel.GREEN, AlertLevel.YELLOW, AlertLevel.ORANGE, AlertLevel.RED]

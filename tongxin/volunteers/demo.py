@@ -15,6 +15,9 @@ from typing import Any
 from django.utils import timezone
 
 from tongxin.core.models import User
+from tongxin.ledger import services as ledger
+from tongxin.ledger.choices import TransactionKind, Unit
+from tongxin.party.choices import MemberType
 from tongxin.party.models import CoBuildingUnit, PartyMember, ServicePost
 from tongxin.regions.models import Region
 from tongxin.volunteers import services
@@ -100,25 +103,13 @@ def load(rng: random.Random, out: Any) -> None:
             )
         )
     DutyShift.objects.bulk_create(shifts)
-    # Hours from earlier service this quarter for ~60% of a sample: some members stay on the alert lists
-    sample = rng.sample(members, min(50, len(members)))
-    for i, m in enumerate(sample):
-        if m.resident.dwelling is None or rng.random() < 0.4:
-            continue
-        for k in range(rng.randint(1, 2)):
-            day = today - dt.timedelta(days=rng.randint(1, 60))
-            services.credit_hours(
-                m.resident,
-                Decimal(rng.choice(["0.5", "1", "1.5", "2"])),
-                idempotency_key=f"demo:{m.pk}:{k}",
-                memo=rng.choice(["治安巡逻", "交通值守", "政策宣传入户", "楼道清理"]),
-                value_date=day,
-            )
-        del i
+    duty = _credit_duty_days(rng, today)
     # Activities in 满庭春社区: last month's red Sunday (verified) and next Sunday's (open)
     mtc = Region.objects.filter(kind="community", name="满庭春社区").first()
     if mtc is None or staff is None:
-        out.write(f"volunteers: {len(members)} post assignments, {len(shifts)} shifts")
+        out.write(
+            f"volunteers: {len(members)} post assignments, {len(shifts)} shifts, {duty} with duty hours"
+        )
         return
     local = [m for m in members if m.resident.dwelling and m.resident.dwelling.community_id == mtc.pk]
     last_sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
@@ -184,4 +175,55 @@ def load(rng: random.Random, out: Any) -> None:
     offers = [("理发", "1"), ("家电维修", "1.5"), ("陪诊", "2")]
     for m, (title, price) in zip(rng.sample(local, min(3, len(local))), offers, strict=False):
         ServiceOffer.objects.create(provider=m.resident, community=mtc, title=title, hours=Decimal(price))
-    out.write(f"volunteers: {len(members)} post assignments, {len(shifts)} shifts, 3 activities")
+    out.write(
+        f"volunteers: {len(members)} post assignments, {len(shifts)} shifts, 3 activities, {duty} members with"
+        " duty hours"
+    )
+
+
+def _credit_duty_days(rng: random.Random, today: dt.date) -> int:
+    """This quarter's duty days (治安巡逻、交通值守 …): most members served on three of them, some once or twice,
+    a few not at all — so the alert lists single out the few who need a visit, as a community that runs its
+    members this way would see. Elderly-frail members are visited, not counted. One ledger transaction per
+    community and day (the community's hours account to every member on duty that day)."""
+    start, _end = ledger.quarter_bounds(today)
+    span = max((today - start).days, 1)
+    days = sorted({min(start + dt.timedelta(days=rng.randrange(span)), today) for _ in range(8)})[-3:]
+    members = (
+        PartyMember.objects.filter(active=True)
+        .exclude(member_type=MemberType.ELDERLY_FRAIL)
+        .select_related("resident__dwelling")
+        .order_by("pk")
+    )
+    legs: dict[tuple[int, dt.date], list[tuple[Any, Decimal]]] = {}
+    communities: dict[int, Any] = {}
+    served = 0
+    for m in members:
+        draw = rng.random()
+        if draw < 0.04:
+            continue  # not at all: red (mobile members: yellow on their own scale)
+        shifts = [(days[-1], Decimal("1"))] if draw < 0.08 else None
+        if shifts is None:
+            n = 2 if draw < 0.16 else 3
+            shifts = [(d, Decimal(rng.choice(["1.5", "2"]))) for d in days[-n:]]
+        try:
+            account = ledger.person_account(m.resident, Unit.HOURS)
+        except ledger.LedgerError:
+            continue
+        communities[account.community_id] = account.community_id
+        for day, hours in shifts:
+            legs.setdefault((account.community_id, day), []).append((account, hours))
+        served += 1
+    regions = Region.objects.in_bulk(list(communities))
+    for (community_id, day), rows in sorted(legs.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        community = regions[community_id]
+        source = ledger.community_account(community, Unit.HOURS)
+        ledger.post(
+            [(source, -sum((h for _a, h in rows), Decimal("0"))), *rows],
+            kind=TransactionKind.EARN,
+            memo=rng.choice(["治安巡逻", "交通值守", "政策宣传入户", "楼道清理"]),
+            idempotency_key=f"demo-duty:{community_id}:{day.isoformat()}",
+            value_date=day,
+            community=community,
+        )
+    return served

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.events import EventBase
 from tongxin.ledger.models import Entry as Entry  # re-exported for alerts.py; new code imports tongxin.ledger
-from tongxin.volunteers.choices import ActivityKind, ActivityStatus, Eligibility, SignUpStatus
+from tongxin.party.choices import MemberType
+from tongxin.volunteers.choices import ActivityKind, ActivityStatus, AlertMode, Eligibility, SignUpStatus
 
 
 # ----------------------------------------------------------------------------------- rules and policies
@@ -50,6 +51,44 @@ class TimeBankPolicy(models.Model):
 
     def __str__(self) -> str:
         return str(self.community)
+
+
+class MemberAlertRule(models.Model):
+    """A community's participation alert for one member type (鑫港's "5+X+1": resident, mobile and elderly-frail
+    members on their own scales). Without a row: resident and dual-registered members use the community's
+    :class:`TimeBankPolicy` thresholds, mobile members a lower scale, elderly-frail members are visited, not
+    warned (tongxin.volunteers.alerts.DEFAULT_RULES)."""
+
+    community = models.ForeignKey(
+        "regions.Region", on_delete=models.CASCADE, related_name="member_alert_rules", verbose_name=_("社区")
+    )
+    member_type = models.CharField(_("党员类型"), max_length=20, choices=MemberType.choices)
+    mode = models.CharField(_("方式"), max_length=10, choices=AlertMode.choices, default=AlertMode.WARN)
+    yellow_below = models.DecimalField(
+        _("黄色预警：季度时长低于"), default=Decimal("4"), max_digits=14, decimal_places=2
+    )
+    orange_below = models.DecimalField(
+        _("橙色预警：季度时长低于"), default=Decimal("2"), max_digits=14, decimal_places=2
+    )
+    red_below = models.DecimalField(
+        _("红色预警：季度时长低于"), default=Decimal("0.5"), max_digits=14, decimal_places=2
+    )
+    min_activities = models.PositiveSmallIntegerField(_("每季度最少服务次数"), default=1)
+
+    class Meta:
+        verbose_name = _("党员预警规则")
+        verbose_name_plural = _("党员预警规则")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "member_type"], name="member_alert_rule_unique"),
+            models.CheckConstraint(
+                condition=models.Q(red_below__lte=models.F("orange_below"))
+                & models.Q(orange_below__lte=models.F("yellow_below")),
+                name="member_alert_rule_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.community} · {self.get_member_type_display()}"
 
 
 class CaseHourRule(models.Model):

@@ -36,6 +36,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DATABASE_URL="postgres://tongxin@127.0.0.1:5432/tongxin",
         SMS_BACKEND="tongxin.core.notifications.MemorySMSBackend",
         TRUSTED_PROXIES="127.0.0.1,::1",
+        REDIS_URL="redis://127.0.0.1:6379/15",
     )
     env.update(overrides)
     return env
@@ -71,9 +72,14 @@ UNSAFE = [
     ({"PII_KEY": "abc"}, "PII_KEY is 3 characters long"),
     ({"PII_KEY": deploy_checks.DEVELOPMENT_PII_KEY}, "PII_KEY is the development key"),
     ({"PII_KEY": "changeme-changeme-1234567890-abcdefghijk"}, "PII_KEY contains 'changeme'"),
+    ({"PII_KEY_ID": "2", "PII_OLD_KEYS": "3:" + "x7Qp" * 12}, "key 1 is in neither PII_OLD_KEYS"),
     ({"DEBUG": "1"}, "DEBUG is on"),
     ({"SMS_BACKEND": deploy_checks.CONSOLE_SMS_BACKEND}, "SMS_BACKEND is the console backend"),
+    ({"SMS_BACKEND": ""}, "SMS_BACKEND is empty"),
+    ({"SMS_BACKEND": "nonexistent.module.Foo"}, "there is no module 'nonexistent.module'"),
+    ({"SMS_BACKEND": "GatewaySMS"}, "is not a dotted path"),
     ({"DATABASE_URL": ""}, "The database is SQLite"),
+    ({"REDIS_URL": ""}, "REDIS_URL is not set"),
     ({"SECURE_HSTS_SECONDS": "0"}, "SECURE_HSTS_SECONDS is 0"),
     ({"SECURE_SSL_REDIRECT": "0"}, "SECURE_SSL_REDIRECT is off"),
     ({"TRUSTED_PROXIES": ""}, "TRUSTED_PROXIES is empty"),
@@ -106,6 +112,19 @@ def test_a_safe_production_environment_loads(monkeypatch, restore_settings_modul
     assert project_settings.DATABASES["default"]["CONN_MAX_AGE"] == 60
 
 
+def test_a_rotated_key_loads_while_key_1_stays_for_the_lookup_hashes(monkeypatch, restore_settings_module):
+    # given a production environment after one rotation: key 2 current, key 1 kept among the old keys
+    old_key = secrets.token_urlsafe(48)
+    # when the settings load, then they do, and key 1 still makes the lookup hashes
+    load_production_settings(monkeypatch, PII_KEY_ID="2", PII_OLD_KEYS=f"1:{old_key}")
+    old_keys = project_settings.PII_OLD_KEYS
+    assert old_keys == {"1": old_key}
+    # and naming the lookup key instead of keeping key 1 loads too
+    load_production_settings(monkeypatch, PII_KEY_ID="2", PII_OLD_KEYS="", PII_LOOKUP_KEY=old_key)
+    lookup_key = project_settings.PII_LOOKUP_KEY
+    assert lookup_key == old_key
+
+
 def test_check_deploy_gives_no_warnings_with_production_settings():
     # given production settings, when `manage.py check --deploy` runs, then it finds nothing
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
@@ -116,9 +135,26 @@ def test_check_deploy_gives_no_warnings_with_production_settings():
 def test_manage_refuses_to_start_production_on_sqlite_and_says_why():
     # given production mode without DATABASE_URL, when any command starts
     result = manage("check", env=production_env(DATABASE_URL=""))
-    # then it stops with the reason on its last line
-    assert result.returncode != 0
+    # then it stops with the reasons alone (no traceback to read through)
+    assert result.returncode == 2
     assert "The database is SQLite" in result.stderr
+    assert result.stderr.startswith(deploy_checks.REFUSAL), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wsgi_refuses_unsafe_production_settings_with_the_reasons_alone():
+    # given production settings with an unsafe value, when gunicorn's worker imports the application
+    result = subprocess.run(
+        [sys.executable, "-c", "import tongxin.wsgi"],
+        env=production_env(DEBUG="1"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    # then it exits with gunicorn's boot-error status (the master stops) and prints the reasons only
+    assert result.returncode == 3
+    assert result.stderr.startswith(deploy_checks.REFUSAL) and "DEBUG is on" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_development_server_does_not_keep_connections_open(monkeypatch, restore_settings_module):

@@ -6,7 +6,7 @@ their hashes, the file is synced, then one transaction appends a checkpoint row 
 name and sha256, the row count and the hash of the last archived row) and deletes the archived rows with the
 append-only triggers lifted for that transaction only. The remaining chain continues from the checkpoint, so
 ``verify_audit`` still verifies; ``verify_audit --archive FILE`` verifies a file. Running it again with nothing
-old enough does nothing.
+old enough does nothing. The folder is made 0700 and the files 0600: the rows hold who looked at whose data.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tongxin.core import audit
+from tongxin.core.backup import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_files
 from tongxin.core.db import create_sql, drop_sql
 from tongxin.core.models import AuditLog
 
@@ -73,16 +74,20 @@ class Command(BaseCommand):
             .order_by("id")
             .values("id", "prev_hash", "hash", *audit.HASHED_FIELDS)
         )
-        out.mkdir(parents=True, exist_ok=True)
         path = out / f"audit-{rows[0]['id']:010d}-{last_id:010d}.jsonl.gz"
         tmp = path.with_suffix(".tmp")
-        with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-            for row in rows:
-                line = {
-                    **row,
-                    "at": row["at"].isoformat(timespec="microseconds"),
-                }  # the hash covers microseconds
-                fh.write(json.dumps(line, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
+        with private_files():
+            if not out.is_dir():
+                out.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+                out.chmod(PRIVATE_DIR_MODE)
+            with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+                for row in rows:
+                    line = {
+                        **row,
+                        "at": row["at"].isoformat(timespec="microseconds"),
+                    }  # the hash covers microseconds
+                    fh.write(json.dumps(line, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n")
+        tmp.chmod(PRIVATE_FILE_MODE)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
             digest = hashlib.sha256(fh.read()).hexdigest()

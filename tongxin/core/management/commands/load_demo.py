@@ -4,7 +4,8 @@ co-building units, departments, the property company, one login per role, then e
 The command knows no domain app: it runs every app's ``demo.py`` found by name (see :mod:`tongxin.core.demo`):
 first each ``foundation(ctx)`` (regions, people, party, accounts) in one transaction from one seeded rng, then
 each ``load(rng, out)``. Deterministic (``--seed``), idempotent (a second run says so and does nothing;
-``--reset`` starts over) and set-based. See docs/demo.md.
+``--reset`` starts over) and set-based. See docs/demo.md. Refused under ``TONGXIN_ENV=production`` (its logins
+share one published password) unless ``--i-know-this-is-production`` is given, e.g. for a training server.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import traceback
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -40,8 +42,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--strict", action="store_true", help="fail when an app's demo loader fails (default: warn)"
         )
+        parser.add_argument(
+            "--i-know-this-is-production",
+            action="store_true",
+            dest="production_ok",
+            help="load the demo even under TONGXIN_ENV=production (a training server, never a live one)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if settings.PRODUCTION and not opts["production_ok"]:
+            raise CommandError(
+                "TONGXIN_ENV=production: the demo is not loaded into a production database — it adds made-up"
+                f" residents and {len(demo.DEMO_LOGINS)} logins that share the published password"
+                f" {demo.PASSWORD!r}. On a training server that must have it, add --i-know-this-is-production."
+            )
         if not 0 < opts["scale"] <= 1:
             raise CommandError("--scale must be in (0, 1]")
         if opts["reset"]:

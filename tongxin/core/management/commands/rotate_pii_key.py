@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
 
 from tongxin.core import audit, pii
@@ -72,6 +72,16 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="only count the values not yet re-encrypted")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._rotate(options)
+        except KeyboardInterrupt:
+            # every finished batch is committed; the one in flight was rolled back
+            raise CommandError(
+                "stopped (Ctrl-C). Values re-encrypted so far are kept; run rotate_pii_key again to continue"
+                " (`rotate_pii_key --check` counts what is left)."
+            ) from None
+
+    def _rotate(self, options: dict[str, Any]) -> None:
         total_changed = total_current = 0
         for model, name in encrypted_fields():
             changed, current = rotate_field(model, name, options["batch"], options["pause"], options["check"])
