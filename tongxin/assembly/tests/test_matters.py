@@ -273,6 +273,27 @@ def test_a_recurring_case_pattern_becomes_a_matter(world, owners, default_catego
     assert Matter.objects.count() == 1
 
 
+def test_only_the_communitys_managers_turn_cases_into_a_matter(world, default_categories):
+    """Given recurring cases in 富丰新城 (community B), when community A's staff or B's grid worker (who follows
+    matters but does not manage them) turns them into a matter, then both are refused and nothing is written."""
+    from tongxin.cases import services as cases
+    from tongxin.cases.models import Category
+
+    cat = Category.objects.filter(parent__isnull=False).first()
+    for i in range(3):
+        cases.submit(
+            channel="hotline",
+            category=cat,
+            description=f"路灯不亮{i}",
+            dwelling=world.dwellings["b1"],
+            actor=world.users["staff_b"],
+        )
+    for who in ("staff_a", "grid_3"):
+        with pytest.raises(services.AssemblyError):
+            services.matter_from_cases(world.users[who], estate=world.estate_b, category_id=cat.pk)
+    assert not Matter.objects.exists()
+
+
 def test_a_discrepancy_is_settled_by_review_and_electors_are_invited(
     world, owners, django_capture_on_commit_callbacks
 ):
