@@ -248,7 +248,7 @@ def matter_from_cases(actor: Any, *, estate: Region, category_id: int, days: int
     """Turn a recurring pattern into a matter for the estate, linked to its cases."""
     from tongxin.cases.models import Case
 
-    if not policy.can(actor, "assembly.manage", Matter(community_id=estate.parent_id, place=estate)):
+    if not policy.can(actor, "assembly.manage", Matter(community_id=estate.parent_id or 0, place=estate)):
         raise AssemblyError(_("该小区不在您的管辖范围内"), code="out_of_scope")
     since = timezone.now() - dt.timedelta(days=days)
     cases = list(
