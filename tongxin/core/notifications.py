@@ -242,26 +242,27 @@ class Channel:
         return True
 
     def send(self, messages: Sequence[Message]) -> None:
+        """Claim every (message, user) of the batch at once (:func:`_claim`), then hand each claimed one to the
+        backend; one UPDATE marks the sent ones."""
         from tongxin.core.models import Delivery
 
         addresses = self.addresses({uid for m in messages for uid in m.user_ids})
-        for m in messages:
-            claimed = _claim(m, self.name, [uid for uid in m.user_ids], addresses)
-            sent: list[int] = []
-            for delivery in claimed:
-                if delivery.status != Delivery.Status.PENDING:
-                    continue
-                try:
-                    self.send_one(addresses[delivery.user_id][0], m)
-                except Exception as exc:  # an outage must not break the workflow; the row says what happened
-                    logger.warning("%s to user %s failed: %s", self.name, delivery.user_id, redact(str(exc)))
-                    detail = redact(str(exc))[:200]
-                    Delivery.objects.filter(pk=delivery.pk).update(
-                        status=Delivery.Status.FAILED, detail=detail, sent_at=timezone.now()
-                    )
-                else:
-                    sent.append(delivery.pk)
-            # one UPDATE for the successful ones (the claim already made them unique)
+        sent: list[int] = []
+        for m, delivery in _claim([(m, m.user_ids) for m in messages], self.name, addresses):
+            if delivery.status != Delivery.Status.PENDING:
+                continue
+            try:
+                self.send_one(addresses[delivery.user_id][0], m)
+            except Exception as exc:  # an outage must not break the workflow; the row says what happened
+                logger.warning("%s to user %s failed: %s", self.name, delivery.user_id, redact(str(exc)))
+                detail = redact(str(exc))[:200]
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.FAILED, detail=detail, sent_at=timezone.now()
+                )
+            else:
+                sent.append(delivery.pk)
+        # one UPDATE for the successful ones (the claim already made them unique)
+        if sent:
             Delivery.objects.filter(pk__in=sent).update(status=Delivery.Status.SENT, sent_at=timezone.now())
 
 
@@ -280,36 +281,38 @@ def _delivery(m: Message, event: str, uid: int, channel: str, **fields: Any) -> 
 
 
 def _claim(
-    m: Message,
+    batch: Sequence[tuple[Message, Sequence[int]]],
     channel: str,
-    user_ids: list[int],
     addresses: dict[int, tuple[Any, str]],
     *,
     inbox: bool = False,
-) -> list[Any]:
-    """Delivery rows for the users of ``m`` whose key is not taken yet (users this channel cannot reach get a
-    ``skipped`` row). Claimed in one INSERT; if another process took a key meanwhile, one by one. With ``inbox``
-    the users' Notification rows are written in the same step and the deliveries are ``sent``."""
+) -> list[tuple[Message, Any]]:
+    """Delivery rows for the (message, user) pairs of ``batch`` whose key is not taken yet (users this channel
+    cannot reach get a ``skipped`` row): one SELECT of the taken keys and one INSERT for the whole batch, whatever
+    its size; if another process took a key meanwhile, one by one. With ``inbox`` the users' Notification rows are
+    written in the same step and the deliveries are ``sent``. Returns the claimed rows with their message."""
     from tongxin.core.models import Delivery, Notification
 
-    def note(uid: int) -> Notification:
+    def note(m: Message, uid: int) -> Notification:
         return Notification(
             user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
         )
 
-    def write(batch: list[Any]) -> list[Any]:
+    def write(pairs: list[tuple[Message, Any]]) -> list[tuple[Message, Any]]:
         if inbox:
-            notes = Notification.objects.bulk_create([note(d.user_id) for d in batch])
-            for d, n in zip(batch, notes, strict=True):
+            notes = Notification.objects.bulk_create([note(m, d.user_id) for m, d in pairs])
+            for (_m, d), n in zip(pairs, notes, strict=True):
                 d.notification_id, d.status, d.sent_at = n.pk, Delivery.Status.SENT, n.created_at
-        return Delivery.objects.bulk_create(batch)
+        saved = Delivery.objects.bulk_create([d for _m, d in pairs])
+        return [(m, d) for (m, _d), d in zip(pairs, saved, strict=True)]
 
-    event = m.event_ref() or f"once:{uuid.uuid4().hex}"
-    rows = []
-    for uid in dict.fromkeys(user_ids):
-        reachable = uid in addresses
-        rows.append(
-            _delivery(
+    rows: list[tuple[Message, Any]] = []
+    keys: set[str] = set()
+    for m, user_ids in batch:
+        event = m.event_ref() or f"once:{uuid.uuid4().hex}"
+        for uid in dict.fromkeys(user_ids):
+            reachable = uid in addresses
+            d = _delivery(
                 m,
                 event,
                 uid,
@@ -318,9 +321,14 @@ def _claim(
                 status=Delivery.Status.PENDING if reachable else Delivery.Status.SKIPPED,
                 detail="" if reachable else "no address",
             )
-        )
-    taken = set(Delivery.objects.filter(key__in=[r.key for r in rows]).values_list("key", flat=True))
-    rows = [r for r in rows if r.key not in taken]
+            if d.key not in keys:  # the same event twice in one batch is delivered once
+                keys.add(d.key)
+                rows.append((m, d))
+    taken: set[str] = set()
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 1000):
+        taken.update(Delivery.objects.filter(key__in=ordered[i : i + 1000]).values_list("key", flat=True))
+    rows = [(m, d) for m, d in rows if d.key not in taken]
     if not rows:
         return []
     try:
@@ -328,11 +336,11 @@ def _claim(
             return write(rows)
     except IntegrityError:
         claimed = []
-        for r in rows:
-            r.pk = None
+        for m, d in rows:
+            d.pk = None
             try:
                 with transaction.atomic():
-                    claimed += write([r])
+                    claimed += write([(m, d)])
             except IntegrityError:
                 continue
         return claimed
@@ -343,9 +351,8 @@ class InAppChannel(Channel):
 
     def send(self, messages: Sequence[Message]) -> None:
         everyone = {uid: (uid, "") for m in messages for uid in m.user_ids}
-        for m in messages:
-            # the inbox row and its delivery row are written together: a taken key writes neither
-            _claim(m, self.name, list(m.user_ids), everyone, inbox=True)
+        # the inbox row and its delivery row are written together: a taken key writes neither
+        _claim([(m, m.user_ids) for m in messages], self.name, everyone, inbox=True)
 
 
 class SMSChannel(Channel):
@@ -512,56 +519,72 @@ def deliver(
     messages: Sequence[Message], channels: Iterable[str] | None = None, *, skip: frozenset[str] = frozenset()
 ) -> None:
     """Send now, through ``channels`` or each message's kind's channels (less ``skip``), honouring preferences and
-    the never-twice keys. Called by :func:`send` (on commit)."""
+    the never-twice keys. Called by :func:`send` (on commit). Each channel gets the whole batch at once: the
+    statements do not grow with the number of messages (a deadline sweep sends hundreds)."""
+    per_channel: dict[str, list[Message]] = {}
     for m in messages:
         for name in channels_for(m.kind, channels):
-            if name in skip:
-                continue
-            if name == WEBHOOK:
-                targets = m.user_ids
-            else:
-                # channels the emitter named explicitly go to everyone who has not turned them off
-                receiving = wanted(m.user_ids, m.kind, name, True if channels is not None else None)
-                targets = tuple(uid for uid in m.user_ids if uid in receiving)
-            if not targets:
-                continue
-            try:
-                CHANNELS[name]().send([Message(targets, m.subject, m.body, m.link, m.kind, m.extra, m.event)])
-            except Exception:
-                logger.exception("notification channel %s failed", name)
+            if name not in skip:
+                per_channel.setdefault(name, []).append(m)
+    for name, group in per_channel.items():
+        if name == WEBHOOK:
+            batch = group
+        else:
+            # channels the emitter named explicitly go to everyone who has not turned them off
+            default = True if channels is not None else None
+            users_by_kind: dict[str, set[int]] = {}
+            for m in group:
+                users_by_kind.setdefault(m.kind, set()).update(m.user_ids)
+            receiving = {k: wanted(ids, k, name, default) for k, ids in users_by_kind.items()}
+            batch = []
+            for m in group:
+                targets = tuple(uid for uid in m.user_ids if uid in receiving[m.kind])
+                if targets:
+                    batch.append(Message(targets, m.subject, m.body, m.link, m.kind, m.extra, m.event))
+        if not batch:
+            continue
+        try:
+            CHANNELS[name]().send(batch)
+        except Exception:
+            logger.exception("notification channel %s failed", name)
 
 
 OUTBOX = "outbox"  # Delivery.detail of a row a fresh event left for the worker (status pending)
 
 
-def _inbox_now(m: Message, later: tuple[str, ...]) -> None:
-    """The rows of a fresh event, written in the caller's transaction: one INSERT of the inbox rows, one of the
-    delivery rows — in-app ones sent, and for each channel of ``later`` one pending row per user (the outbox the
-    worker sends from, :func:`send_outbox`; the inbox row carries the text). The delivery rows hold the
-    never-twice keys."""
+def _inbox_now(batch: Sequence[tuple[Message, tuple[str, ...]]]) -> None:
+    """The rows of fresh events, written in the caller's transaction: one INSERT of the inbox rows and one of the
+    delivery rows for the whole batch — in-app ones sent, and for each channel of a message's ``later`` one pending
+    row per user (the outbox the worker sends from, :func:`send_outbox`; the inbox row carries the text). The
+    delivery rows hold the never-twice keys."""
     from tongxin.core.models import Delivery, Notification
 
-    event = m.event_ref() or f"once:{uuid.uuid4().hex}"
-    users = list(dict.fromkeys(m.user_ids))
+    pairs = [
+        (m, m.event_ref() or f"once:{uuid.uuid4().hex}", uid, later)
+        for m, later in batch
+        for uid in dict.fromkeys(m.user_ids)
+    ]
     notes = Notification.objects.bulk_create(
         [
             Notification(
                 user_id=uid, subject=m.subject[:200], body=m.body, link=m.link[:300], kind=m.kind[:40]
             )
-            for uid in users
+            for m, _event, uid, _later in pairs
         ]
     )
-    rows = [
-        _delivery(
-            m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
+    rows = []
+    for (m, event, uid, later), n in zip(pairs, notes, strict=True):
+        rows.append(
+            _delivery(
+                m, event, uid, INAPP, notification_id=n.pk, status=Delivery.Status.SENT, sent_at=n.created_at
+            )
         )
-        for uid, n in zip(users, notes, strict=True)
-    ]
-    rows += [
-        _delivery(m, event, uid, name, notification_id=n.pk, status=Delivery.Status.PENDING, detail=OUTBOX)
-        for name in later
-        for uid, n in zip(users, notes, strict=True)
-    ]
+        rows += [
+            _delivery(
+                m, event, uid, name, notification_id=n.pk, status=Delivery.Status.PENDING, detail=OUTBOX
+            )
+            for name in later
+        ]
     Delivery.objects.bulk_create(rows)
 
 
@@ -665,12 +688,15 @@ def send(
     skip: frozenset[str] = frozenset()
     if fresh and on_commit and transaction.get_connection().in_atomic_block:
         queued: set[str] = set()
+        now: list[tuple[Message, tuple[str, ...]]] = []
         for m in messages:
             used = channels_for(m.kind, names)
             later = tuple(c for c in used if c not in (INAPP, WEBHOOK)) if names is None else ()
             if INAPP in used:
-                _inbox_now(m, later)
+                now.append((m, later))
                 queued.update(later)
+        if now:
+            _inbox_now(now)
         skip = frozenset({INAPP, *queued})
         if queued:
             transaction.on_commit(_wake_outbox)

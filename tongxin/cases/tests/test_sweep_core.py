@@ -97,6 +97,30 @@ def test_sweep_uses_a_fixed_number_of_queries(world, django_assert_max_num_queri
 
 
 @pytest.mark.django_db
+def test_sweep_notifications_cost_the_same_for_two_cases_or_twelve(world, django_capture_on_commit_callbacks):
+    # given two overdue cases at one sweep, and twelve at a later one
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_counting(n: int, at: dt.datetime) -> tuple[int, int]:
+        before = Notification.objects.count()
+        for i in range(n):
+            new_case(world, key="a1" if i % 2 else "a2", now=at - 30 * H)
+        # when the sweep runs and its notifications are delivered after the commit
+        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+            assert sweep_deadlines(now=at)["yellow"] == n
+        return len(ctx.captured_queries), Notification.objects.count() - before
+
+    few, few_notes = sweep_counting(2, T0 + 30 * H)
+    for case in Case.objects.filter(overdue=True):
+        services.resolve(case, world.users["staff_a"], "已处理", now=T0 + 31 * H)
+    many, many_notes = sweep_counting(12, T0 + 100 * H)
+    # then every case's handlers and supervisors are told, and the statements do not grow with the cases
+    assert many_notes == 6 * few_notes > 0
+    assert many == few, (few, many)
+
+
+@pytest.mark.django_db
 def test_reopened_case_restarts_its_deadlines(world):
     # given a case that went overdue, then was resolved and reported "not fixed"
     case = new_case(world, reporter=world.residents["a1"])
