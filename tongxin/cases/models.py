@@ -174,9 +174,13 @@ class Case(models.Model):
     State = CaseState
 
     number = models.CharField(_("工单号"), max_length=20, unique=True)
-    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices, db_index=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.choices)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="cases", verbose_name=_("类别")
+        Category,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("类别"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     title = models.CharField(_("标题"), max_length=100, blank=True)
     description = models.TextField(_("诉求内容"), max_length=DESCRIPTION_MAX)
@@ -190,6 +194,7 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="cases",
         verbose_name=_("反映人"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -234,6 +239,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("社区"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     subdistrict = models.ForeignKey(
         "regions.Region",
@@ -242,6 +248,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("街道"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     grid = models.ForeignKey(
         "regions.Grid",
@@ -250,6 +257,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
         verbose_name=_("网格"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
 
     # workflow
@@ -294,6 +302,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
         verbose_name=_("物业公司"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     department = models.ForeignKey(
         "regions.Department",
@@ -302,6 +311,7 @@ class Case(models.Model):
         on_delete=models.PROTECT,
         related_name="cases",
         verbose_name=_("承办部门"),
+        db_index=False,  # led by a composite index (Meta.indexes)
     )
     merged_into = models.ForeignKey(
         "self",

@@ -232,12 +232,12 @@ PageSize = Query(
 )
 
 
-def paginate(qs: QuerySet, page: int, page_size: int) -> dict[str, Any]:
+def paginate(qs: QuerySet, page: int, page_size: int, *, cap: int | None = None) -> dict[str, Any]:
     """One capped COUNT and one page query (plus whatever prefetches ``qs`` carries), whatever the page size.
 
-    ``count`` stops at ``COUNT_CAP`` (``count_capped`` is then true), as on the list pages: an exact count of a
-    broad search costs more than the page. Pages past the cap are still served."""
-    count, capped = capped_count(qs)
+    ``count`` stops at ``cap`` (default ``COUNT_CAP``; ``count_capped`` is then true), as on the list pages: an
+    exact count of a broad search costs more than the page. Pages past the cap are still served."""
+    count, capped = capped_count(qs, cap)
     start = (page - 1) * page_size
     items = list(qs[start : start + page_size]) if start < count or capped else []
     return {"count": count, "count_capped": capped, "page": page, "page_size": page_size, "items": items}

@@ -308,6 +308,26 @@ def test_list_filters(world):
     assert client.get(URL, {"category": "nope"}).status_code == 400
 
 
+def test_case_lists_count_up_to_their_cap_and_say_so(world, monkeypatch):
+    # given 6 cases and the case lists' count cap lowered to 4 (it is 1,000)
+    from tongxin.cases import api
+
+    _cases_for_lists(world)
+    monkeypatch.setattr(api, "LIST_COUNT_CAP", 4)
+    client = world.client("admin")
+    # when the subdistrict admin lists all cases, then the count stops at the cap and says there are more
+    body = client.get(URL, {"page_size": 2}).json()
+    assert (body["count"], body["count_capped"], len(body["items"])) == (4, True, 2)
+    # and a page past the cap is still served
+    assert [len(client.get(URL, {"page_size": 5, "page": p}).json()["items"]) for p in (1, 2)] == [5, 1]
+    # when fewer cases match than the cap, the count is exact
+    body = client.get(URL, {"grid": world.grid_2.pk}).json()
+    assert (body["count"], body["count_capped"]) == (1, False)
+    # and the queue counts the same way
+    queue = client.get(f"{URL}queue").json()
+    assert (queue["count"], queue["count_capped"]) == (4, True)
+
+
 def test_queue_is_what_waits_for_the_caller_sorted_by_deadline(world, django_assert_max_num_queries):
     staff = world.users["staff_a"]
     worker = world.users["grid_1"]
