@@ -108,7 +108,9 @@ def todo_arms(user: Any) -> list[Q]:
 
         depts = sorted(scope.department_ids)
         arms.append(Q(department_id__in=depts))
-        arms.append(Q(pk__in=WhistleCall.objects.filter(department_id__in=depts, active=True).values("case_id")))
+        arms.append(
+            Q(pk__in=WhistleCall.objects.filter(department_id__in=depts, active=True).values("case_id"))
+        )
     return arms
 
 

@@ -29,14 +29,25 @@ def test_written_out_queue_is_the_plain_definition_for_every_role(world):
     submitted = [new_case(world, key=k) for k in ("a1", "a2", "b1")]
     to_grid_worker = services.dispatch(new_case(world, key="a1"), staff_a, assignee=world.users["grid_1"])
     to_other_grid = services.dispatch(new_case(world, key="b1"), staff_b, assignee=world.users["grid_3"])
-    to_company = services.dispatch(new_case(world, key="a2"), staff_a, property_company=world.property_company)
+    to_company = services.dispatch(
+        new_case(world, key="a2"), staff_a, property_company=world.property_company
+    )
     to_department = services.dispatch(new_case(world, key="b1"), staff_b, department=world.department)
     whistled = new_case(world, key="a1")
     services.whistle(whistled, admin, [world.department])
     claimable = services.open_for_claiming(new_case(world, key="a1"), staff_a)
     resolved = services.resolve(new_case(world, key="a2"), staff_a, "已处理")
     reported_by_resident = new_case(world, key="a1", reporter=world.residents["a1"])
-    cases = [*submitted, to_grid_worker, to_other_grid, to_company, to_department, whistled, claimable, resolved]
+    cases = [
+        *submitted,
+        to_grid_worker,
+        to_other_grid,
+        to_company,
+        to_department,
+        whistled,
+        claimable,
+        resolved,
+    ]
     cases.append(reported_by_resident)
     assert len(set(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("state", flat=True))) >= 5
     # when each role asks for its queue
@@ -48,7 +59,9 @@ def test_written_out_queue_is_the_plain_definition_for_every_role(world):
         assert resolved.pk not in got
     # and the rows themselves are the expected ones for the people who work them
     assert to_grid_worker.pk in set(Case.objects.todo_for(world.users["grid_1"]).values_list("pk", flat=True))
-    assert to_other_grid.pk not in set(Case.objects.todo_for(world.users["grid_1"]).values_list("pk", flat=True))
+    assert to_other_grid.pk not in set(
+        Case.objects.todo_for(world.users["grid_1"]).values_list("pk", flat=True)
+    )
     assert to_company.pk in set(Case.objects.todo_for(world.users["property"]).values_list("pk", flat=True))
     dept_queue = set(Case.objects.todo_for(world.users["department"]).values_list("pk", flat=True))
     assert {to_department.pk, whistled.pk} <= dept_queue
