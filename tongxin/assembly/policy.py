@@ -179,6 +179,12 @@ register(
         _("提出议题（居民：本人居住的小区、楼栋、单元；工作人员：管辖社区）"),
     ),
     Rule(
+        "assembly.propose_for_community",
+        PLACES,
+        _("以工作人员身份就管辖社区内任一范围提出议题（否则只能就本人居住的范围提出）"),
+        where=MATTERS,
+    ),
+    Rule(
         "assembly.manage",
         MANAGERS,
         _("推进议题（转入协调、表决、实施，记录方案与进展，公示结果）"),

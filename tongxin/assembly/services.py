@@ -100,10 +100,6 @@ def _vote_event(vote: Vote, type_: str, actor: Any, **payload: Any) -> None:
     VoteEvent.objects.create(vote=vote, type=type_, actor=VoteEvent.actor_of(actor), payload=payload)
 
 
-def _is_staff_for(user: Any, community_id: int) -> bool:
-    return getattr(user, "is_superuser", False) or community_id in community_ids(user)
-
-
 def locate(place: Region) -> dict[str, int | None]:
     """The location ids of a place (community, estate, building or entrance)."""
     if place.kind not in PLACE_KINDS:
@@ -181,8 +177,8 @@ def raise_matter(
         errors["deadline"] = _("截止日期不能早于今天")
     if errors:
         raise AssemblyError(errors)
-    staff = _is_staff_for(actor, loc["community_id"] or 0)
     probe = Matter(place=place, **loc)
+    staff = policy.can(actor, "assembly.propose_for_community", probe)
     if not staff and not rules.is_affected(actor, probe):
         raise AssemblyError({"place": _("只能就本人居住的小区、楼栋或单元提出议题")}, code="not_affected")
     if not source:

@@ -48,6 +48,27 @@ def test_a_resident_cannot_raise_a_matter_for_a_place_he_does_not_live_in(world,
     assert "place" in exc.value.message_dict
 
 
+def test_staff_raise_matters_anywhere_in_their_communities_and_nowhere_else(world, owners):
+    """Given staff and a grid worker of community A (who live nowhere in it), when they raise matters, then a
+    place of community A is theirs as staff (source staff / grid worker), a place of community B is refused as
+    for any resident who does not live there, and the policy's rule says the same as the service."""
+    staff_a, grid_1 = world.users["staff_a"], world.users["grid_1"]
+    m = services.raise_matter(staff_a, title="楼道堆物", description="消防通道堵塞", place=world.estate_a)
+    assert m.source == "staff" and m.community_id == world.community_a.pk
+    g = services.raise_matter(
+        grid_1, title="路灯不亮", description="小区东门", place=world.dwellings["a1"].building
+    )
+    assert g.source == "grid_worker"
+    for user in (staff_a, grid_1):
+        assert policy.can(user, "assembly.propose_for_community", m)
+        with pytest.raises(ValidationError) as exc:
+            services.raise_matter(user, title="x", description="y", place=world.estate_b)
+        assert "place" in exc.value.message_dict
+    assert not policy.can(
+        owners[0].user, "assembly.propose_for_community", m
+    )  # a resident: only where he lives
+
+
 def test_each_stage_is_published_to_the_affected_residents(world, owners, django_capture_on_commit_callbacks):
     """Given a matter of 富丰新城, when staff move it to 协调, then each owner with an account gets a message and
     the resident of community A does not."""
