@@ -13,7 +13,9 @@ dropped and recreated. bench_search.py reuses it afterwards (``--keep`` is impli
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -76,6 +78,9 @@ def main() -> int:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reimport", action="store_true")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="profile the import and print its N costliest functions"
+    )
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 
@@ -110,9 +115,16 @@ def main() -> int:
         # import, and the raw COPY and the re-import below read this file again)
         job = ImportJob.objects.create(kind="residents", original_name=csv_path.name, created_by=user)
         timings: dict[str, float] = {}
+        profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         job = run_import(job, source=csv_path, timings=timings)
+        if profiler is not None:
+            profiler.disable()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
         if job.status != ImportJob.Status.DONE:
             print(f"{label}: {job.status} {job.errors[:5]}")
             raise SystemExit(1)

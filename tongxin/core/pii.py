@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -159,19 +160,66 @@ def _material(secret: str) -> bytes:
     return hashlib.sha512(secret.encode()).digest()
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """The PII settings as one value, read once per process: at import scale every row hashes two or three values
+    and encrypts two, and reading six settings through Django's lazy settings object for each cost more than the
+    hashing (~4 s per 200,000 rows). Forgotten when a ``PII_*`` setting changes (``setting_changed``: tests and
+    ``override_settings``); a deployment changes keys by restarting with new settings (docs/security.md)."""
+
+    key: str
+    key_id: str
+    cipher_name: str
+    ring: dict[str, str]
+    lookup_secret: str
+    lookup_key: bytes
+    sm3: bool
+
+
+_keys: _Keys | None = None
+
+
+def _current() -> _Keys:
+    global _keys
+    keys = _keys
+    if keys is None:
+        key_id = str(getattr(settings, "PII_KEY_ID", LEGACY_KEY_ID) or LEGACY_KEY_ID)
+        ring = dict(getattr(settings, "PII_OLD_KEYS", {}) or {})
+        ring[key_id] = settings.PII_KEY
+        explicit = getattr(settings, "PII_LOOKUP_KEY", "")
+        secret = str(explicit) if explicit else ring.get(LEGACY_KEY_ID, settings.PII_KEY)
+        keys = _keys = _Keys(
+            key=settings.PII_KEY,
+            key_id=key_id,
+            cipher_name=str(getattr(settings, "PII_CIPHER", "aes-gcm") or "aes-gcm").lower(),
+            ring=ring,
+            lookup_secret=secret,
+            lookup_key=_material(secret)[32:],
+            sm3=str(getattr(settings, "PII_LOOKUP_HASH", "hmac-sha256")).lower() == "hmac-sm3",
+        )
+    return keys
+
+
+def _forget_keys(*, setting: str, **kwargs: Any) -> None:
+    global _keys
+    if setting.startswith("PII_"):
+        _keys = None
+
+
+setting_changed.connect(_forget_keys)
+
+
 def key_ring() -> dict[str, str]:
     """Key id -> secret: the current ``PII_KEY`` under ``PII_KEY_ID`` and every ``PII_OLD_KEYS`` entry."""
-    ring = dict(getattr(settings, "PII_OLD_KEYS", {}) or {})
-    ring[current_key_id()] = settings.PII_KEY
-    return ring
+    return dict(_current().ring)
 
 
 def current_key_id() -> str:
-    return str(getattr(settings, "PII_KEY_ID", LEGACY_KEY_ID) or LEGACY_KEY_ID)
+    return _current().key_id
 
 
 def current_cipher() -> str:
-    name = str(getattr(settings, "PII_CIPHER", "aes-gcm") or "aes-gcm").lower()
+    name = _current().cipher_name
     if name not in CIPHERS:
         raise PIIKeyError(f"PII_CIPHER {name!r} is not one of {', '.join(CIPHERS)}")
     return CIPHERS[name]
@@ -253,16 +301,17 @@ def encrypt(value: str) -> str:
     if not value:
         return ""
     cipher = current_cipher()
+    keys = _current()
     nonce = _nonces.take()
-    blob = nonce + _aead(settings.PII_KEY, cipher).encrypt(nonce, value.encode(), None)
-    return f"{current_key_id()}:{cipher}:{base64.b64encode(blob).decode()}"
+    blob = nonce + _aead(keys.key, cipher).encrypt(nonce, value.encode(), None)
+    return f"{keys.key_id}:{cipher}:{base64.b64encode(blob).decode()}"
 
 
 def decrypt(token: str) -> str:
     if not token:
         return ""
     key_id, cipher, payload = parse_token(token)
-    secret = key_ring().get(key_id)
+    secret = _current().ring.get(key_id)
     if secret is None:
         raise PIIKeyError(
             f"personal data encrypted under key {key_id!r}, which is not configured (PII_OLD_KEYS)"
@@ -278,17 +327,8 @@ def reencrypt(token: str) -> str:
     return token if is_current(token) else encrypt(decrypt(token))
 
 
-@lru_cache(maxsize=4)
-def _lookup_key(secret: str) -> bytes:
-    return _material(secret)[32:]
-
-
 def lookup_secret() -> str:
-    explicit = getattr(settings, "PII_LOOKUP_KEY", "")
-    if explicit:
-        return str(explicit)
-    ring = key_ring()
-    return ring.get(LEGACY_KEY_ID, settings.PII_KEY)
+    return _current().lookup_secret
 
 
 def lookup_hash(value: str) -> str:
@@ -296,15 +336,15 @@ def lookup_hash(value: str) -> str:
     if not value:
         return ""
     data = value.strip().upper().encode()
-    key = _lookup_key(lookup_secret())
-    if str(getattr(settings, "PII_LOOKUP_HASH", "hmac-sha256")).lower() == "hmac-sm3":
+    keys = _current()
+    if keys.sm3:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives import hmac as crypto_hmac
 
-        mac = crypto_hmac.HMAC(key, hashes.SM3())
+        mac = crypto_hmac.HMAC(keys.lookup_key, hashes.SM3())
         mac.update(data)
         return mac.finalize().hex()
-    return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hmac.new(keys.lookup_key, data, hashlib.sha256).hexdigest()
 
 
 def generate_id_number(region_prefix: str, birth: dt.date, sequence: int, female: bool) -> str:

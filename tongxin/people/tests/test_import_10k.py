@@ -148,3 +148,87 @@ def test_10k_gbk_csv_bad_rows_then_fixed_then_again(world, settings, tmp_path):
     changed = Resident.objects.get(name="居民00007")
     assert changed.phone_last4 == "0007" and changed.phone_masked == "137****0007"
     assert list(Resident.objects.get(name="居民00008").tags.values_list("code", flat=True)) == ["veteran"]
+
+
+# --- the forked pre-check of large files ------------------------------------------------------------------------
+M = 3_000  # with IMPORT_PARALLEL_MIN_ROWS = 1,000 a forked child checks the last half, this process the rest
+
+
+def tail_bad_rows() -> list[list[Any]]:
+    """3 bad rows: a bad id number in this process's share, a bad id number and a bad phone in the child's."""
+    rows = [list(r) for r in good_rows()[:M]]
+    rows[10][RESIDENT_HEADER.index("身份证号")] = "42900419400101001X"
+    rows[2500][RESIDENT_HEADER.index("身份证号")] = "429004194013010017"  # month 13
+    rows[2600][RESIDENT_HEADER.index("联系电话")] = "12345"
+    return rows
+
+
+def test_large_file_checked_in_two_processes_reports_and_imports_as_one(world, settings, tmp_path):
+    from tongxin.core import pii
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_PARALLEL_MIN_ROWS = 1_000
+    user = world.users["staff_a"]
+    before = registry_counts()
+    # given a 3,000-row file with bad rows on both sides of the split; when imported
+    job = run(user, "residents", "居民.csv", csv_bytes(RESIDENT_HEADER, tail_bad_rows(), "utf-8"))
+    # then nothing is written and exactly those rows are reported, with the reasons the single process gives
+    assert job.status == ImportJob.Status.FAILED
+    assert [(e["row"], e["column"]) for e in job.errors] == [
+        (12, "身份证号"),
+        (2502, "身份证号"),
+        (2602, "联系电话"),
+    ]
+    assert "校验位" in job.errors[0]["message"] and "出生日期" in job.errors[1]["message"]
+    assert "电话号码" in job.errors[2]["message"]
+    assert registry_counts() == before
+    # when the fixed file is imported, then every row is there, found by the hashes the child computed
+    good = [list(r) for r in good_rows()[:M]]
+    job = run(user, "residents", "居民.csv", csv_bytes(RESIDENT_HEADER, good, "utf-8"))
+    assert job.status == ImportJob.Status.DONE, job.errors[:3]
+    assert job.created_count == M and Resident.objects.count() == before[0] + M
+    last = good[-1]
+    found = Resident.objects.get(id_number_hash=pii.lookup_hash(last[RESIDENT_HEADER.index("身份证号")]))
+    assert found.name == last[RESIDENT_HEADER.index("姓名")]
+    assert found.birth_date.isoformat().replace("-", "") == last[RESIDENT_HEADER.index("身份证号")][6:14]
+    phone = last[RESIDENT_HEADER.index("联系电话")]
+    if phone:
+        assert found.phone_hash == pii.lookup_hash(phone) and found.phone_last4 == phone[-4:]
+
+
+def test_the_childs_verdicts_are_the_ones_used(world, settings, tmp_path, monkeypatch):
+    # given a child that (in this test) rejects every id number it checks
+    from tongxin.people import imports
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_PARALLEL_MIN_ROWS = 1_000
+    monkeypatch.setattr(imports, "_prechecked", lambda items, *a: [("子进程的结论", None) for _ in items])
+    # when a good 3,000-row file is imported
+    rows = [list(r) for r in good_rows()[:M]]
+    job = run(world.users["staff_a"], "residents", "居民.csv", csv_bytes(RESIDENT_HEADER, rows, "utf-8"))
+    # then exactly the child's share (the last half: data rows 1,500…, Excel rows 1,502…) carries its verdict
+    assert job.status == ImportJob.Status.FAILED
+    start = M - int(M * imports.PRECHECK_SHARE)
+    flagged = sorted(e["row"] for e in job.errors if e["message"] == "子进程的结论")
+    assert (start, flagged[0], flagged[-1], len(flagged)) == (1_500, start + 2, M + 1, M - start)
+
+
+def test_a_failed_child_leaves_its_rows_to_the_main_process(world, settings, tmp_path, monkeypatch):
+    # given a child that dies before answering
+    from tongxin.people import imports
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("child crashed")
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_PARALLEL_MIN_ROWS = 1_000
+    monkeypatch.setattr(imports, "_prechecked", boom)
+    # when a file with a bad phone in the child's share is imported, then the main process finds it itself
+    job = run(
+        world.users["staff_a"], "residents", "居民.csv", csv_bytes(RESIDENT_HEADER, tail_bad_rows(), "utf-8")
+    )
+    assert [(e["row"], e["column"]) for e in job.errors] == [
+        (12, "身份证号"),
+        (2502, "身份证号"),
+        (2602, "联系电话"),
+    ]
