@@ -79,7 +79,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reimport", action="store_true")
     parser.add_argument(
-        "--profile", type=int, default=0, metavar="N", help="profile the import and print its N costliest functions"
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile the import and print its N costliest functions",
     )
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
