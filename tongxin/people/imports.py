@@ -891,8 +891,9 @@ class Existing:
 
 
 # The id number's checksum and keyed hash and the phone's are pure functions of the row and most of the
-# validation's CPU. On a large file a forked child computes them for the last two thirds of the rows while this
-# process validates the first third (the database is idle meanwhile, so the machine's second core is free).
+# validation's CPU. On a large file a forked child computes them for the last half of the rows while this process
+# validates the first half (the database is idle meanwhile, so the machine's second core is free). A larger share
+# made this process wait for the child at the split (docs/bench/import.md).
 PRECHECK_SHARE = 0.5
 
 
