@@ -4,6 +4,9 @@ the three rates for regions and month ranges (cases-core's :mod:`tongxin.cases.r
 (:func:`tongxin.cases.tasks.sweep_deadlines`, run twice: the second run shows it is idempotent).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tongxin_bench_cases .venv/bin/python bench/bench_cases_read.py
+
+``--generic-plans`` runs the same reads with server-side binding and ``plan_cache_mode = force_generic_plan``
+(an experiment on the planning cost of the partitioned table; the application does not use them).
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ def tokens() -> dict[str, str]:
 def main() -> int:
     setup()
     from django.db import connection
+
+    if "--generic-plans" in sys.argv:
+        # experiment (not the application's settings): server-side binding, so psycopg prepares a statement after
+        # its 5th execution on the connection, and PostgreSQL then always uses the generic plan (no planning)
+        connection.settings_dict["OPTIONS"] = {
+            "server_side_binding": True,
+            "options": "-c plan_cache_mode=force_generic_plan",
+        }
+        print("server-side binding, plan_cache_mode = force_generic_plan")
     from django.test import Client
 
     from tongxin.cases import rates
