@@ -57,7 +57,7 @@ from tongxin.core import audit, notifications, pii, policy
 from tongxin.core.memo import Memo, in_own_transaction
 from tongxin.core.models import AuditLog, User
 from tongxin.regions.choices import Role
-from tongxin.regions.scoping import scope_for
+from tongxin.regions.scoping import scope_for, user_ids_with_role
 
 S = CaseState
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -156,32 +156,26 @@ def _transition(
     return event
 
 
-def _user_ids_with_role(role: str, **node: Any) -> list[int]:
-    from tongxin.regions.scoping import user_ids_with_role
-
-    return user_ids_with_role(role, **node)
-
-
 def handler_user_ids(case: Case) -> list[int]:
     """Who works the case now: the assignee, else the assigned company's staff or department's liaisons,
     else the grid's workers."""
     if case.assignee_id:
         return [case.assignee_id]
     if case.property_company_id:
-        return _user_ids_with_role(Role.PROPERTY_STAFF, property_company_id=case.property_company_id)
+        return user_ids_with_role(Role.PROPERTY_STAFF, property_company_id=case.property_company_id)
     if case.department_id:
-        return _user_ids_with_role(Role.DEPARTMENT_LIAISON, department_id=case.department_id)
+        return user_ids_with_role(Role.DEPARTMENT_LIAISON, department_id=case.department_id)
     if case.grid_id:
-        return _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id)
+        return user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id)
     return []
 
 
 def supervisor_user_ids(case: Case, *, include_subdistrict: bool = False) -> list[int]:
     ids = []
     if case.community_id:
-        ids += _user_ids_with_role(Role.COMMUNITY_STAFF, region_id=case.community_id)
+        ids += user_ids_with_role(Role.COMMUNITY_STAFF, region_id=case.community_id)
     if include_subdistrict and case.subdistrict_id:
-        ids += _user_ids_with_role(Role.SUBDISTRICT_ADMIN, region_id=case.subdistrict_id)
+        ids += user_ids_with_role(Role.SUBDISTRICT_ADMIN, region_id=case.subdistrict_id)
     return ids
 
 
@@ -629,7 +623,7 @@ def _submit(
     rates.apply_event(event)  # an INSERT of delta rows: nothing shared with other intakes
     audit.record(AuditLog.Action.CREATE, case, actor=actor, after={"number": case.number, "channel": channel})
     _auto_route(case, now)  # the category's default property company / department, when it has one here
-    recipients = _user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
+    recipients = user_ids_with_role(Role.GRID_WORKER, grid_id=case.grid_id) if case.grid_id else []
     if not recipients:
         recipients = supervisor_user_ids(case)
     # A new case's first message: its inbox rows are written in this transaction (no earlier emission to ask
@@ -1154,7 +1148,7 @@ def whistle(
         _transition(case, S.WHISTLED, EventType.WHISTLED, actor, payload=payload, now=now)
     for c in calls:
         _notify(
-            _user_ids_with_role(Role.DEPARTMENT_LIAISON, department_id=c.department_id),
+            user_ids_with_role(Role.DEPARTMENT_LIAISON, department_id=c.department_id),
             _("街道吹哨：请于%(t)s前报到（工单 %(n)s）")
             % {"t": timezone.localtime(c.report_by).strftime("%H:%M"), "n": case.number},
             note or case.description[:200],

@@ -248,7 +248,7 @@ class Channel:
 
         addresses = self.addresses({uid for m in messages for uid in m.user_ids})
         sent: list[int] = []
-        for m, delivery in _claim([(m, m.user_ids) for m in messages], self.name, addresses):
+        for m, delivery in _claim(messages, self.name, addresses):
             if delivery.status != Delivery.Status.PENDING:
                 continue
             try:
@@ -281,13 +281,13 @@ def _delivery(m: Message, event: str, uid: int, channel: str, **fields: Any) -> 
 
 
 def _claim(
-    batch: Sequence[tuple[Message, Sequence[int]]],
+    messages: Sequence[Message],
     channel: str,
     addresses: dict[int, tuple[Any, str]],
     *,
     inbox: bool = False,
 ) -> list[tuple[Message, Any]]:
-    """Delivery rows for the (message, user) pairs of ``batch`` whose key is not taken yet (users this channel
+    """Delivery rows for the (message, user) pairs of ``messages`` whose key is not taken yet (users this channel
     cannot reach get a ``skipped`` row): one SELECT of the taken keys and one INSERT for the whole batch, whatever
     its size; if another process took a key meanwhile, one by one. With ``inbox`` the users' Notification rows are
     written in the same step and the deliveries are ``sent``. Returns the claimed rows with their message."""
@@ -308,9 +308,9 @@ def _claim(
 
     rows: list[tuple[Message, Any]] = []
     keys: set[str] = set()
-    for m, user_ids in batch:
+    for m in messages:
         event = m.event_ref() or f"once:{uuid.uuid4().hex}"
-        for uid in dict.fromkeys(user_ids):
+        for uid in dict.fromkeys(m.user_ids):
             reachable = uid in addresses
             d = _delivery(
                 m,
@@ -352,7 +352,7 @@ class InAppChannel(Channel):
     def send(self, messages: Sequence[Message]) -> None:
         everyone = {uid: (uid, "") for m in messages for uid in m.user_ids}
         # the inbox row and its delivery row are written together: a taken key writes neither
-        _claim([(m, m.user_ids) for m in messages], self.name, everyone, inbox=True)
+        _claim(messages, self.name, everyone, inbox=True)
 
 
 class SMSChannel(Channel):

@@ -24,7 +24,7 @@ from tongxin.party.choices import MemberType
 from tongxin.party.models import PartyMember
 from tongxin.volunteers.choices import EARNING_KINDS, AlertLevel, AlertMode, SignUpStatus, Unit
 from tongxin.volunteers.ledger import q2, quarter_bounds
-from tongxin.volunteers.models import Entry, MemberAlertRule, SignUp, TimeBankPolicy
+from tongxin.volunteers.models import AlertLines, Entry, MemberAlertRule, SignUp, TimeBankPolicy
 
 ZERO = Decimal("0")
 
@@ -51,16 +51,13 @@ VISIT_LEVELS = frozenset({AlertLevel.ORANGE, AlertLevel.RED, AlertLevel.CARE})
 
 
 def thresholds(member_type: str, policy: TimeBankPolicy, rule: MemberAlertRule | None) -> Thresholds:
-    if rule is not None:
-        return Thresholds(
-            rule.mode, rule.yellow_below, rule.orange_below, rule.red_below, rule.min_activities
-        )
+    """The community's rule for the member type, else the type's default, else the community's base lines."""
     default = DEFAULT_RULES.get(member_type)
-    if default is not None:
+    if rule is None and default is not None:
         return default
-    return Thresholds(
-        AlertMode.WARN, policy.yellow_below, policy.orange_below, policy.red_below, policy.min_activities
-    )
+    lines: AlertLines = rule or policy
+    mode = rule.mode if rule is not None else AlertMode.WARN
+    return Thresholds(mode, lines.yellow_below, lines.orange_below, lines.red_below, lines.min_activities)
 
 
 @dataclass

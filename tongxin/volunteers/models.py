@@ -21,7 +21,26 @@ from tongxin.volunteers.choices import ActivityKind, ActivityStatus, AlertMode, 
 
 
 # ----------------------------------------------------------------------------------- rules and policies
-class TimeBankPolicy(models.Model):
+class AlertLines(models.Model):
+    """Participation alert lines: fewer hours than these in a quarter, or fewer service occasions, raise the alert
+    (the community's base lines on :class:`TimeBankPolicy`, a member type's on :class:`MemberAlertRule`)."""
+
+    yellow_below = models.DecimalField(
+        _("黄色预警：季度时长低于"), default=Decimal("4"), max_digits=14, decimal_places=2
+    )
+    orange_below = models.DecimalField(
+        _("橙色预警：季度时长低于"), default=Decimal("2"), max_digits=14, decimal_places=2
+    )
+    red_below = models.DecimalField(
+        _("红色预警：季度时长低于"), default=Decimal("0.5"), max_digits=14, decimal_places=2
+    )
+    min_activities = models.PositiveSmallIntegerField(_("每季度最少服务次数"), default=1)
+
+    class Meta:
+        abstract = True
+
+
+class TimeBankPolicy(AlertLines):
     """A community's rules for the red bank: caps per person."""
 
     community = models.OneToOneField(
@@ -33,17 +52,6 @@ class TimeBankPolicy(models.Model):
     lifetime_cap = models.DecimalField(
         _("累计上限(小时)"), null=True, blank=True, max_digits=14, decimal_places=2
     )
-    # Participation alerts: fewer hours than these in a quarter raise the alert.
-    yellow_below = models.DecimalField(
-        _("黄色预警：季度时长低于"), default=Decimal("4"), max_digits=14, decimal_places=2
-    )
-    orange_below = models.DecimalField(
-        _("橙色预警：季度时长低于"), default=Decimal("2"), max_digits=14, decimal_places=2
-    )
-    red_below = models.DecimalField(
-        _("红色预警：季度时长低于"), default=Decimal("0.5"), max_digits=14, decimal_places=2
-    )
-    min_activities = models.PositiveSmallIntegerField(_("每季度最少活动次数"), default=1)
 
     class Meta:
         verbose_name = _("红色银行规则")
@@ -53,7 +61,7 @@ class TimeBankPolicy(models.Model):
         return str(self.community)
 
 
-class MemberAlertRule(models.Model):
+class MemberAlertRule(AlertLines):
     """A community's participation alert for one member type (鑫港's "5+X+1": resident, mobile and elderly-frail
     members on their own scales). Without a row: resident and dual-registered members use the community's
     :class:`TimeBankPolicy` thresholds, mobile members a lower scale, elderly-frail members are visited, not
@@ -64,16 +72,6 @@ class MemberAlertRule(models.Model):
     )
     member_type = models.CharField(_("党员类型"), max_length=20, choices=MemberType.choices)
     mode = models.CharField(_("方式"), max_length=10, choices=AlertMode.choices, default=AlertMode.WARN)
-    yellow_below = models.DecimalField(
-        _("黄色预警：季度时长低于"), default=Decimal("4"), max_digits=14, decimal_places=2
-    )
-    orange_below = models.DecimalField(
-        _("橙色预警：季度时长低于"), default=Decimal("2"), max_digits=14, decimal_places=2
-    )
-    red_below = models.DecimalField(
-        _("红色预警：季度时长低于"), default=Decimal("0.5"), max_digits=14, decimal_places=2
-    )
-    min_activities = models.PositiveSmallIntegerField(_("每季度最少服务次数"), default=1)
 
     class Meta:
         verbose_name = _("党员预警规则")
